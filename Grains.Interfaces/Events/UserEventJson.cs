@@ -1,0 +1,263 @@
+using System.Buffers;
+using System.Diagnostics.CodeAnalysis;
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace Analytics.Grains.Interfaces.Events;
+
+/// <summary>
+/// The wire contract of <see cref="UserEvent"/>: one snake_case JSON object per event. Parsing validates every rule and
+/// says exactly why it refuses a payload; unknown extra fields are ignored.
+/// </summary>
+public static class UserEventJson
+{
+    /// <summary>Longest accepted <c>user_id</c>, <c>session_id</c>, <c>product_id</c> and <c>category</c>.</summary>
+    public const int MaxIdLength = 128;
+
+    /// <summary>Longest accepted <c>device</c> and <c>channel</c>.</summary>
+    public const int MaxLabelLength = 64;
+
+    /// <summary>An event time later than this past "now" is refused: clocks are not that wrong.</summary>
+    public static readonly TimeSpan MaxFutureSkew = TimeSpan.FromDays(1);
+
+    /// <summary>An event time before this is refused: the shop did not exist.</summary>
+    public static readonly DateTimeOffset EarliestEventTime = new(2000, 1, 1, 0, 0, 0, TimeSpan.Zero);
+
+    /// <summary>No product costs more; a larger price is a bug upstream.</summary>
+    public const decimal MaxPrice = 1_000_000_000m;
+
+    private static readonly string[] WireEventTypes = ["view", "add_to_cart", "purchase"];
+
+    /// <summary>The wire name of an event type (<c>view</c>, <c>add_to_cart</c>, <c>purchase</c>).</summary>
+    public static string ToWireName(this UserEventType type) => WireEventTypes[(int)type];
+
+    /// <summary>Parses a wire name; false for anything else (names are case-sensitive, as on the wire).</summary>
+    public static bool TryParseEventType(string? value, out UserEventType type)
+    {
+        var index = Array.IndexOf(WireEventTypes, value);
+        type = (UserEventType)Math.Max(index, 0);
+        return index >= 0;
+    }
+
+    /// <summary>Parses and validates one UTF-8 JSON payload.</summary>
+    /// <param name="utf8Json">The message value as received.</param>
+    /// <param name="now">The current time, to refuse event times far in the future.</param>
+    /// <param name="userEvent">The event, when valid.</param>
+    /// <param name="rejection">Why it was refused, when not.</param>
+    public static bool TryParse(
+        ReadOnlySpan<byte> utf8Json,
+        DateTimeOffset now,
+        [NotNullWhen(true)] out UserEvent? userEvent,
+        [NotNullWhen(false)] out EventRejection? rejection)
+    {
+        userEvent = null;
+        if (utf8Json.IsEmpty || utf8Json.Trim(" \t\r\n"u8).IsEmpty)
+        {
+            rejection = new EventRejection(EventRejectionCode.Empty, "the payload is empty");
+            return false;
+        }
+
+        UserEventWire? wire;
+        try
+        {
+            wire = JsonSerializer.Deserialize(utf8Json, UserEventJsonContext.Default.UserEventWire);
+        }
+        catch (JsonException ex)
+        {
+            rejection = Describe(ex);
+            return false;
+        }
+
+        if (wire is null)
+        {
+            rejection = new EventRejection(EventRejectionCode.InvalidJson, "the payload is JSON null, not an object");
+            return false;
+        }
+
+        rejection = Validate(wire, now, out userEvent);
+        return rejection is null;
+    }
+
+    /// <summary>Parses and validates one JSON string (convenience over the UTF-8 overload).</summary>
+    public static bool TryParse(
+        string json,
+        DateTimeOffset now,
+        [NotNullWhen(true)] out UserEvent? userEvent,
+        [NotNullWhen(false)] out EventRejection? rejection)
+        => TryParse(System.Text.Encoding.UTF8.GetBytes(json), now, out userEvent, out rejection);
+
+    /// <summary>Writes the wire form of an event as compact UTF-8 JSON.</summary>
+    public static void Write(UserEvent userEvent, IBufferWriter<byte> output)
+    {
+        using var writer = new Utf8JsonWriter(output);
+        JsonSerializer.Serialize(writer, ToWire(userEvent), UserEventJsonContext.Default.UserEventWireOut);
+    }
+
+    /// <summary>The wire form of an event as compact UTF-8 JSON bytes.</summary>
+    public static byte[] ToUtf8Bytes(UserEvent userEvent)
+        => JsonSerializer.SerializeToUtf8Bytes(ToWire(userEvent), UserEventJsonContext.Default.UserEventWireOut);
+
+    /// <summary>The wire form of an event as a JSON string.</summary>
+    public static string ToJson(UserEvent userEvent)
+        => JsonSerializer.Serialize(ToWire(userEvent), UserEventJsonContext.Default.UserEventWireOut);
+
+    private static UserEventWireOut ToWire(UserEvent e) => new()
+    {
+        EventId = e.EventId,
+        UserId = e.UserId,
+        SessionId = e.SessionId,
+        EventType = e.EventType.ToWireName(),
+        ProductId = e.ProductId,
+        Category = e.Category,
+        Price = e.Price,
+        EventTime = e.EventTime.ToUniversalTime().ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture),
+        Device = e.Device,
+        Channel = e.Channel,
+    };
+
+    private static EventRejection Describe(JsonException ex)
+    {
+        // The path names the offending field when the JSON is well-formed but a value has the wrong type.
+        var field = ex.Path is { Length: > 2 } path && path.StartsWith("$.", StringComparison.Ordinal) ? path[2..] : null;
+        if (field is not null && ex.InnerException is not JsonException && ex.BytePositionInLine is not null
+            && ex.Message.Contains("could not be converted", StringComparison.Ordinal))
+        {
+            return new EventRejection(EventRejectionCode.InvalidField, $"field '{field}' has the wrong JSON type ({ExpectedType(field)} expected)");
+        }
+
+        return new EventRejection(
+            EventRejectionCode.InvalidJson,
+            $"invalid JSON at line {ex.LineNumber + 1}, byte {ex.BytePositionInLine + 1}: not a single well-formed JSON object");
+    }
+
+    private static string ExpectedType(string field) => field == "price" ? "a number" : "a string";
+
+    private static EventRejection? Validate(UserEventWire w, DateTimeOffset now, out UserEvent? userEvent)
+    {
+        userEvent = null;
+
+        if (Required(w.EventId, "event_id") is { } r1) return r1;
+        if (!Guid.TryParse(w.EventId, out var eventId) || eventId == Guid.Empty)
+            return new(EventRejectionCode.InvalidField, $"field 'event_id' is not a UUID: '{Clip(w.EventId!)}'");
+
+        if (RequiredId(w.UserId, "user_id") is { } r2) return r2;
+        if (RequiredId(w.SessionId, "session_id") is { } r3) return r3;
+
+        if (Required(w.EventType, "event_type") is { } r4) return r4;
+        if (!TryParseEventType(w.EventType, out var eventType))
+            return new(EventRejectionCode.UnknownEventType, $"unknown event_type '{Clip(w.EventType!)}' (expected view, add_to_cart or purchase)");
+
+        if (RequiredId(w.ProductId, "product_id") is { } r5) return r5;
+        if (RequiredId(w.Category, "category") is { } r6) return r6;
+
+        if (w.Price is not { } price) return Missing("price");
+        if (price < 0) return new(EventRejectionCode.NegativePrice, $"price {price.ToString(CultureInfo.InvariantCulture)} is negative");
+        if (price == 0 && eventType != UserEventType.View)
+            return new(EventRejectionCode.ZeroPrice, $"price must be greater than 0 for {eventType.ToWireName()}");
+        if (price > MaxPrice)
+            return new(EventRejectionCode.AbsurdPrice, $"price {price.ToString(CultureInfo.InvariantCulture)} exceeds {MaxPrice.ToString(CultureInfo.InvariantCulture)}");
+
+        if (Required(w.EventTime, "event_time") is { } r7) return r7;
+        if (!TryParseTimestamp(w.EventTime!, out var eventTime))
+            return new(EventRejectionCode.InvalidTimestamp, $"event_time '{Clip(w.EventTime!)}' is not an ISO-8601 time with an offset");
+        if (eventTime > now + MaxFutureSkew)
+            return new(EventRejectionCode.AbsurdTimestamp, $"event_time {eventTime:O} is more than {MaxFutureSkew.TotalHours:0} h in the future");
+        if (eventTime < EarliestEventTime)
+            return new(EventRejectionCode.AbsurdTimestamp, $"event_time {eventTime:O} is before {EarliestEventTime:yyyy-MM-dd}");
+
+        if (Optional(w.Device, "device") is { } r8) return r8;
+        if (Optional(w.Channel, "channel") is { } r9) return r9;
+
+        userEvent = new UserEvent
+        {
+            EventId = eventId,
+            UserId = w.UserId!,
+            SessionId = w.SessionId!,
+            EventType = eventType,
+            ProductId = w.ProductId!,
+            Category = w.Category!,
+            Price = price,
+            EventTime = eventTime,
+            Device = string.IsNullOrWhiteSpace(w.Device) ? null : w.Device,
+            Channel = string.IsNullOrWhiteSpace(w.Channel) ? null : w.Channel,
+        };
+        return null;
+    }
+
+    /// <summary>
+    /// ISO-8601 with an explicit offset (<c>Z</c> or <c>±hh:mm</c>) is required: a time without one is ambiguous,
+    /// and guessing the zone would silently shift events between windows.
+    /// </summary>
+    private static bool TryParseTimestamp(string value, out DateTimeOffset time)
+    {
+        time = default;
+        var s = value.AsSpan().Trim();
+        if (s.Length < 20 || s[10] is not ('T' or 't' or ' ')) return false;
+        var hasOffset = s[^1] is 'Z' or 'z' || (s.Length >= 6 && s[^6] is '+' or '-' && s[^3] == ':');
+        if (!hasOffset) return false;
+        if (!DateTimeOffset.TryParse(s, CultureInfo.InvariantCulture, DateTimeStyles.AllowWhiteSpaces, out var parsed)) return false;
+        time = parsed.ToUniversalTime();
+        return true;
+    }
+
+    private static EventRejection Missing(string field) => new(EventRejectionCode.MissingField, $"missing field '{field}'");
+
+    private static EventRejection? Required(string? value, string field)
+        => string.IsNullOrWhiteSpace(value) ? Missing(field) : null;
+
+    private static EventRejection? RequiredId(string? value, string field)
+        => Required(value, field) ?? (value!.Length > MaxIdLength
+            ? new(EventRejectionCode.FieldTooLong, $"field '{field}' is {value.Length} characters long (at most {MaxIdLength})")
+            : null);
+
+    private static EventRejection? Optional(string? value, string field)
+        => value is { Length: > MaxLabelLength }
+            ? new(EventRejectionCode.FieldTooLong, $"field '{field}' is {value.Length} characters long (at most {MaxLabelLength})")
+            : null;
+
+    private static string Clip(string value) => value.Length <= 40 ? value : string.Concat(value.AsSpan(0, 40), "…");
+}
+
+/// <summary>What arrives: every field loosely typed so that validation, not the deserializer, decides and explains.</summary>
+internal sealed class UserEventWire
+{
+    public string? EventId { get; set; }
+    public string? UserId { get; set; }
+    public string? SessionId { get; set; }
+    public string? EventType { get; set; }
+    public string? ProductId { get; set; }
+    public string? Category { get; set; }
+    public decimal? Price { get; set; }
+    public string? EventTime { get; set; }
+    public string? Device { get; set; }
+    public string? Channel { get; set; }
+}
+
+/// <summary>What we send: the canonical form (UTC, millisecond precision, optional fields omitted when absent).</summary>
+internal sealed class UserEventWireOut
+{
+    public Guid EventId { get; set; }
+    public string UserId { get; set; } = "";
+    public string SessionId { get; set; } = "";
+    public string EventType { get; set; } = "";
+    public string ProductId { get; set; } = "";
+    public string Category { get; set; } = "";
+    public decimal Price { get; set; }
+    public string EventTime { get; set; } = "";
+
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? Device { get; set; }
+
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? Channel { get; set; }
+}
+
+[JsonSourceGenerationOptions(
+    PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower,
+    GenerationMode = JsonSourceGenerationMode.Default,
+    AllowTrailingCommas = false,
+    ReadCommentHandling = JsonCommentHandling.Disallow)]
+[JsonSerializable(typeof(UserEventWire))]
+[JsonSerializable(typeof(UserEventWireOut))]
+internal sealed partial class UserEventJsonContext : JsonSerializerContext;

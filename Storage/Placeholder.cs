@@ -1,0 +1,2 @@
+namespace Analytics.Storage;
+internal static class Placeholder;

@@ -1,0 +1,2 @@
+namespace Analytics.TestInfrastructure;
+internal static class Placeholder;
