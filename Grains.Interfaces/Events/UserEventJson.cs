@@ -58,6 +58,12 @@ public static class UserEventJson
             return false;
         }
 
+        if (!System.Text.Unicode.Utf8.IsValid(utf8Json))
+        {
+            rejection = new EventRejection(EventRejectionCode.InvalidJson, "the payload is not valid UTF-8");
+            return false;
+        }
+
         UserEventWire? wire;
         try
         {
@@ -118,10 +124,10 @@ public static class UserEventJson
 
     private static EventRejection Describe(JsonException ex)
     {
-        // The path names the offending field when the JSON is well-formed but a value has the wrong type.
+        // A well-formed document whose value has the wrong type fails inside a converter: the inner exception says so and
+        // the path names the field. Syntax errors come straight from the reader, with no inner exception.
         var field = ex.Path is { Length: > 2 } path && path.StartsWith("$.", StringComparison.Ordinal) ? path[2..] : null;
-        if (field is not null && ex.InnerException is not JsonException && ex.BytePositionInLine is not null
-            && ex.Message.Contains("could not be converted", StringComparison.Ordinal))
+        if (field is not null && ex.InnerException is InvalidOperationException or FormatException or OverflowException)
         {
             return new EventRejection(EventRejectionCode.InvalidField, $"field '{field}' has the wrong JSON type ({ExpectedType(field)} expected)");
         }

@@ -1,0 +1,8 @@
+namespace Analytics.Grains;
+
+/// <summary>Names shared by the grains and their hosts.</summary>
+public static class GrainConstants
+{
+    /// <summary>Stream namespace of the user events (implicit subscriptions key on it).</summary>
+    public const string UserEventsNamespace = "user-events";
+}

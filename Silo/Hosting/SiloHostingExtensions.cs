@@ -1,0 +1,109 @@
+using System.Net;
+using Analytics.Silo.Ingestion;
+using Analytics.Storage;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Options;
+using Npgsql;
+using Orleans.Configuration;
+
+namespace Analytics.Silo.Hosting;
+
+public static class SiloHostingExtensions
+{
+    /// <summary>Wires the silo: storage, the Orleans runtime, ingestion and health checks.</summary>
+    public static WebApplicationBuilder AddAnalyticsSilo(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddAnalyticsStorage(builder.Configuration);
+        builder.Services.AddHostedService<DatabaseMigrationService>();
+        builder.Services.AddRawEventIngestion(builder.Configuration);
+        builder.Services.AddSingleton(TimeProvider.System);
+
+        builder.Services.AddOptions<SiloOptions>()
+            .Bind(builder.Configuration.GetSection(SiloOptions.SectionName))
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+
+        // Embedded default: a single-silo localhost cluster. PostgreSQL membership comes with cluster mode. Ports and
+        // ids are applied from options at resolve time, so every configuration source (including tests') counts.
+        builder.UseOrleans(orleans => orleans.UseLocalhostClustering());
+        builder.Services.AddOptions<EndpointOptions>().Configure<IOptions<SiloOptions>>((endpoints, silo) =>
+        {
+            endpoints.SiloPort = silo.Value.SiloPort;
+            endpoints.GatewayPort = silo.Value.GatewayPort;
+        });
+        builder.Services.AddOptions<DevelopmentClusterMembershipOptions>().Configure<IOptions<SiloOptions>>((membership, silo) =>
+            membership.PrimarySiloEndpoint = new IPEndPoint(IPAddress.Loopback, silo.Value.SiloPort));
+        builder.Services.AddOptions<ClusterOptions>().Configure<IOptions<SiloOptions>>((cluster, silo) =>
+        {
+            cluster.ClusterId = silo.Value.ClusterId;
+            cluster.ServiceId = silo.Value.ServiceId;
+        });
+
+        builder.Services.AddHealthChecks()
+            .AddCheck<PostgresHealthCheck>("postgres", tags: ["ready"])
+            .AddCheck<IngestionHealthCheck>("ingestion", tags: ["ready"]);
+        return builder;
+    }
+
+    /// <summary>Maps <c>/health/live</c> (the process answers) and <c>/health/ready</c> (PostgreSQL and Kafka ingestion work).</summary>
+    public static WebApplication MapSiloHealth(this WebApplication app)
+    {
+        app.MapHealthChecks("/health/live", new() { Predicate = _ => false });
+        app.MapHealthChecks("/health/ready", new()
+        {
+            Predicate = check => check.Tags.Contains("ready"),
+            ResponseWriter = HealthResponse.WriteJsonAsync,
+        });
+        app.MapGet("/health/ingestion", (IngestionStatus status) => new
+        {
+            status.Running,
+            status.AssignedPartitions,
+            status.Consumed,
+            status.Inserted,
+            status.AlreadyStored,
+            status.DeadLettered,
+            status.MissedOffsets,
+            status.WriteFailures,
+            status.LastFlushAt,
+        });
+        return app;
+    }
+}
+
+internal sealed class PostgresHealthCheck(NpgsqlDataSource dataSource) : IHealthCheck
+{
+    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            await using var command = dataSource.CreateCommand("select 1");
+            await command.ExecuteScalarAsync(cancellationToken);
+            return HealthCheckResult.Healthy();
+        }
+        catch (Exception ex) when (ex is NpgsqlException or TimeoutException or InvalidOperationException)
+        {
+            return HealthCheckResult.Unhealthy("PostgreSQL does not answer", ex);
+        }
+    }
+}
+
+internal sealed class IngestionHealthCheck(IngestionStatus status) : IHealthCheck
+{
+    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+        => Task.FromResult(status.Running
+            ? HealthCheckResult.Healthy($"{status.AssignedPartitions} partitions assigned")
+            : HealthCheckResult.Unhealthy("the Kafka consumer has not joined its group yet"));
+}
+
+internal static class HealthResponse
+{
+    public static Task WriteJsonAsync(HttpContext context, HealthReport report)
+    {
+        context.Response.ContentType = "application/json";
+        return context.Response.WriteAsJsonAsync(new
+        {
+            status = report.Status.ToString(),
+            checks = report.Entries.ToDictionary(e => e.Key, e => new { status = e.Value.Status.ToString(), e.Value.Description, error = e.Value.Exception?.Message }),
+        });
+    }
+}

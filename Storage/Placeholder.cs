@@ -1,2 +1,0 @@
-namespace Analytics.Storage;
-internal static class Placeholder;

@@ -1,0 +1,57 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Npgsql;
+
+namespace Analytics.Storage;
+
+/// <summary>Wiring of the PostgreSQL storage.</summary>
+public static class StorageServiceCollectionExtensions
+{
+    /// <summary>The configuration key read when <c>Postgres:ConnectionString</c> is not set.</summary>
+    internal const string FallbackConnectionStringKey = "POSTGRES_CONNECTION";
+
+    /// <summary>
+    /// Binds and validates <see cref="PostgresOptions"/> (section <c>Postgres</c>, with <c>POSTGRES_CONNECTION</c> as the
+    /// fallback for the connection string; checked when the host starts), and registers a singleton
+    /// <see cref="NpgsqlDataSource"/>, <see cref="DatabaseMigrator"/>, <see cref="RawEventWriter"/> and
+    /// <see cref="DeadLetterWriter"/>. Run the migrations with <see cref="DatabaseMigratorExtensions.MigrateAnalyticsDatabaseAsync"/>.
+    /// </summary>
+    public static IServiceCollection AddAnalyticsStorage(this IServiceCollection services, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(configuration);
+
+        services.AddOptions<PostgresOptions>()
+            .Bind(configuration.GetSection(PostgresOptions.SectionName))
+            .Configure(options =>
+            {
+                // An explicit Postgres:ConnectionString wins; run_all.sh and the containers hand the connection string
+                // over as an environment variable instead.
+                var explicitValue = configuration[$"{PostgresOptions.SectionName}:{nameof(PostgresOptions.ConnectionString)}"];
+                if (string.IsNullOrWhiteSpace(explicitValue)
+                    && configuration[FallbackConnectionStringKey] is { Length: > 0 } fallback)
+                {
+                    options.ConnectionString = fallback;
+                }
+            })
+            .ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PostgresOptions>, PostgresOptionsValidator>());
+
+        services.TryAddSingleton(CreateDataSource);
+        services.TryAddSingleton<DatabaseMigrator>();
+        services.TryAddSingleton<RawEventWriter>();
+        services.TryAddSingleton<DeadLetterWriter>();
+        return services;
+    }
+
+    private static NpgsqlDataSource CreateDataSource(IServiceProvider services)
+    {
+        var options = services.GetRequiredService<IOptions<PostgresOptions>>().Value;
+        var builder = new NpgsqlDataSourceBuilder(options.ConnectionString);
+        builder.UseLoggerFactory(services.GetService<ILoggerFactory>());
+        return builder.Build();
+    }
+}

@@ -1,0 +1,221 @@
+#!/usr/bin/env bash
+# Starts the whole pipeline on this machine with embedded defaults, in the background:
+# local Kafka-protocol broker, local PostgreSQL, silo, web API + dashboard, and the shop simulator.
+#
+#   ./run_all.sh                 start everything (returns once every service answers its health check)
+#   ./run_all.sh --no-producer   start the pipeline without the simulator
+#   ./run_all.sh stop            stop everything it started
+#   ./run_all.sh status          show what runs
+#
+# Addresses go to .run/env (source it: psql then works), logs to .run/logs/.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=scripts/common.sh
+source "$ROOT/scripts/common.sh"
+
+RUN=$ROOT/.run
+PIDS=$RUN/pids
+LOGS=$RUN/logs
+PGDATA_DIR=$ROOT/.data/postgres
+PGSOCKET=/tmp/analytics-pg-$(printf '%s' "$ROOT" | md5sum | cut -c1-10)
+CONFIGURATION=${CONFIGURATION:-Release}
+
+API_PORT=${API_PORT:-8000}
+DASHBOARD_PORT=${DASHBOARD_PORT:-8501}
+SILO_HTTP_PORT=${SILO_HTTP_PORT:-8081}
+BROKER_CONTROL_PORT=${BROKER_CONTROL_PORT:-9644}
+KAFKA_PARTITIONS=${KAFKA_PARTITIONS:-8}
+# History first (7 days of event time at 3,600x), then live; a few late, duplicate and malformed events on purpose.
+PRODUCER_ARGS=${PRODUCER_ARGS:---users 5000 --start -7d --speed 3600 --rate 20000 --late-fraction 0.01 --duplicate-fraction 0.005 --malformed-fraction 0.001 --truth $RUN/truth.jsonl}
+SERVICES=(producer webapi silo localbroker)   # stop order
+
+usage() { sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; }
+
+running() { local f=$PIDS/$1.pid; [ -f "$f" ] && kill -0 "$(cat "$f")" 2>/dev/null; }
+
+output_of() { echo "$ROOT/$1/bin/$CONFIGURATION/net10.0/Analytics.$1.dll"; }
+
+# start_service NAME PROJECT [ENV=VALUE…] -- [ARGS…]
+start_service() {
+  local name=$1 project=$2; shift 2
+  local envs=()
+  while [ $# -gt 0 ] && [ "$1" != "--" ]; do envs+=("$1"); shift; done
+  [ "${1:-}" = "--" ] && shift
+  (cd "$ROOT/$project" && setsid nohup env "${envs[@]}" DOTNET_gcServer=0 dotnet "$(output_of "$project")" "$@" \
+    >"$LOGS/$name.log" 2>&1 </dev/null & echo $! >"$PIDS/$name.pid")
+}
+
+stop_service() {
+  local name=$1 f=$PIDS/$1.pid pid
+  [ -f "$f" ] || return 0
+  pid=$(cat "$f")
+  if kill -0 "$pid" 2>/dev/null; then
+    log "stopping $name (pid $pid)"
+    kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+    if kill -0 "$pid" 2>/dev/null; then
+      log "$name did not stop within 30 s; killing it"
+      kill -KILL "$pid" 2>/dev/null || true
+    fi
+  fi
+  rm -f "$f"
+}
+
+pg_port() { cat "$PGDATA_DIR/analytics.port" 2>/dev/null; }
+
+start_postgres() {
+  local bin port
+  bin=$(pg_bindir)
+  mkdir -p "$ROOT/.data" "$PGSOCKET"
+  if [ ! -f "$PGDATA_DIR/PG_VERSION" ]; then
+    log "creating the local PostgreSQL cluster in .data/postgres"
+    mkdir -p "$PGDATA_DIR"
+    [ "$(id -u)" -eq 0 ] && chown postgres:postgres "$PGDATA_DIR"
+    as_pg "$bin/initdb" -D "$PGDATA_DIR" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >"$LOGS/initdb.log" 2>&1 \
+      || die "initdb failed; see $LOGS/initdb.log"
+    port=5432
+    port_in_use "$port" && port=$(free_port)
+    echo "$port" >"$PGDATA_DIR/analytics.port"
+  fi
+  [ "$(id -u)" -eq 0 ] && chown postgres:postgres "$PGSOCKET"
+  port=$(pg_port)
+  if as_pg "$bin/pg_ctl" -D "$PGDATA_DIR" status >/dev/null 2>&1; then
+    log "PostgreSQL already running on port $port"
+  else
+    port_in_use "$port" && die "port $port (local PostgreSQL) is taken by another program; free it or remove .data/postgres/analytics.port"
+    log "starting PostgreSQL on 127.0.0.1:$port"
+    as_pg "$bin/pg_ctl" -D "$PGDATA_DIR" -l "$LOGS/postgres.log" -w -t 60 \
+      -o "-c listen_addresses=127.0.0.1 -p $port -k $PGSOCKET" start >/dev/null \
+      || die "PostgreSQL did not start; see $LOGS/postgres.log"
+  fi
+  "$bin/psql" -h 127.0.0.1 -p "$port" -U postgres -d postgres -tAc "select 1 from pg_database where datname='analytics'" | grep -q 1 \
+    || "$bin/psql" -h 127.0.0.1 -p "$port" -U postgres -d postgres -qc "create database analytics" \
+    || die "could not create database analytics"
+}
+
+stop_postgres() {
+  local bin
+  bin=$(pg_bindir)
+  [ -n "$bin" ] && [ -f "$PGDATA_DIR/PG_VERSION" ] || return 0
+  if as_pg "$bin/pg_ctl" -D "$PGDATA_DIR" status >/dev/null 2>&1; then
+    log "stopping PostgreSQL"
+    as_pg "$bin/pg_ctl" -D "$PGDATA_DIR" -m fast -w stop >/dev/null
+  fi
+}
+
+cmd_stop() {
+  local s
+  for s in "${SERVICES[@]}"; do stop_service "$s"; done
+  stop_postgres
+  rm -f "$RUN/kafka-bootstrap"
+  log "stopped"
+}
+
+cmd_status() {
+  local s
+  for s in "${SERVICES[@]}"; do
+    if running "$s"; then echo "$s: running (pid $(cat "$PIDS/$s.pid"))"; else echo "$s: stopped"; fi
+  done
+  if as_pg "$(pg_bindir)/pg_ctl" -D "$PGDATA_DIR" status >/dev/null 2>&1; then echo "postgres: running (port $(pg_port))"; else echo "postgres: stopped"; fi
+}
+
+fail_start() {
+  echo "error: $1" >&2
+  [ -n "${2:-}" ] && { echo "--- last lines of $2 ---" >&2; tail -n 30 "$2" >&2 || true; }
+  echo "Stopping what was started." >&2
+  cmd_stop
+  exit 1
+}
+
+cmd_start() {
+  local with_producer=1
+  while [ $# -gt 0 ]; do
+    case "$1" in
+      --no-producer) with_producer=0 ;;
+      -h|--help) usage; exit 0 ;;
+      *) die "unknown option '$1' (see ./run_all.sh --help)" ;;
+    esac
+    shift
+  done
+
+  local s
+  for s in "${SERVICES[@]}"; do running "$s" && die "$s is already running; ./run_all.sh stop first"; done
+  for port in "$API_PORT" "$DASHBOARD_PORT" "$SILO_HTTP_PORT" "$BROKER_CONTROL_PORT" 11111 30000; do
+    port_in_use "$port" && die "port $port is already in use; stop what holds it (or set API_PORT, DASHBOARD_PORT, SILO_HTTP_PORT, BROKER_CONTROL_PORT)"
+  done
+
+  ensure_prerequisites
+  mkdir -p "$PIDS" "$LOGS"
+
+  log "building ($CONFIGURATION)"
+  dotnet build "$ROOT/Services.slnf" -c "$CONFIGURATION" -nologo -clp:ErrorsOnly -v:q >"$LOGS/build.log" 2>&1 \
+    || { tail -n 40 "$LOGS/build.log" >&2; die "build failed; see $LOGS/build.log"; }
+
+  start_postgres
+  local pgport; pgport=$(pg_port)
+  local pgconn="Host=127.0.0.1;Port=$pgport;Username=postgres;Database=analytics"
+
+  log "starting the local Kafka broker (librdkafka mock cluster, $KAFKA_PARTITIONS partitions)"
+  rm -f "$RUN/kafka-bootstrap"
+  start_service localbroker LocalBroker -- --bootstrap-file "$RUN/kafka-bootstrap" --partitions "$KAFKA_PARTITIONS" \
+    --control-url "http://127.0.0.1:$BROKER_CONTROL_PORT"
+  wait_http "http://127.0.0.1:$BROKER_CONTROL_PORT/health" 60 broker "$PIDS/localbroker.pid" \
+    || fail_start "the local broker did not come up" "$LOGS/localbroker.log"
+  local bootstrap; bootstrap=$(cat "$RUN/kafka-bootstrap")
+
+  cat >"$RUN/env" <<ENV
+# Written by run_all.sh: source it to reach the running pipeline.
+KAFKA_BOOTSTRAP=$bootstrap
+POSTGRES_CONNECTION='$pgconn'
+PGHOST=127.0.0.1
+PGPORT=$pgport
+PGUSER=postgres
+PGDATABASE=analytics
+API_URL=http://localhost:$API_PORT
+DASHBOARD_URL=http://localhost:$DASHBOARD_PORT
+SILO_URL=http://127.0.0.1:$SILO_HTTP_PORT
+BROKER_CONTROL_URL=http://127.0.0.1:$BROKER_CONTROL_PORT
+export KAFKA_BOOTSTRAP POSTGRES_CONNECTION PGHOST PGPORT PGUSER PGDATABASE API_URL DASHBOARD_URL SILO_URL BROKER_CONTROL_URL
+ENV
+
+  log "starting the silo"
+  start_service silo Silo "Kafka__BootstrapServers=$bootstrap" "Postgres__ConnectionString=$pgconn" \
+    "Urls=http://127.0.0.1:$SILO_HTTP_PORT" --
+  wait_http "http://127.0.0.1:$SILO_HTTP_PORT/health/ready" 120 silo "$PIDS/silo.pid" \
+    || fail_start "the silo did not become ready" "$LOGS/silo.log"
+
+  log "starting the web API and dashboard"
+  start_service webapi WebApi "Postgres__ConnectionString=$pgconn" \
+    "Urls=http://127.0.0.1:$API_PORT;http://127.0.0.1:$DASHBOARD_PORT" --
+  wait_http "http://127.0.0.1:$API_PORT/health/ready" 60 webapi "$PIDS/webapi.pid" \
+    || fail_start "the web API did not become ready" "$LOGS/webapi.log"
+
+  if [ "$with_producer" = 1 ]; then
+    log "starting the shop simulator: $PRODUCER_ARGS"
+    # shellcheck disable=SC2086
+    start_service producer Producer "KAFKA_BOOTSTRAP=$bootstrap" -- --bootstrap-servers "$bootstrap" $PRODUCER_ARGS
+    sleep 1
+    running producer || fail_start "the simulator stopped at once" "$LOGS/producer.log"
+  fi
+
+  cat <<DONE
+
+Pipeline running.
+  Dashboard   http://localhost:$DASHBOARD_PORT
+  API         http://localhost:$API_PORT   (health: /health/ready)
+  Silo        http://127.0.0.1:$SILO_HTTP_PORT/health/ingestion
+  Kafka       $bootstrap   (topic user_events, $KAFKA_PARTITIONS partitions; development broker)
+  PostgreSQL  $pgconn
+Addresses: .run/env (source .run/env && psql -c 'select count(*) from raw_events')
+Logs:      .run/logs/
+Stop:      ./run_all.sh stop
+DONE
+}
+
+case "${1:-start}" in
+  stop) cmd_stop ;;
+  status) cmd_status ;;
+  start) shift || true; cmd_start "$@" ;;
+  -h|--help|help) usage ;;
+  *) cmd_start "$@" ;;
+esac

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Runs the whole test suite (dotnet test Analytics.sln) after installing what is missing, and ends with one line:
+#   N passed, N failed[, N skipped]
+# Exit code is non-zero on any failure. Extra arguments go to dotnet test (e.g. --filter "FullyQualifiedName~Producer").
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=scripts/common.sh
+source "$ROOT/scripts/common.sh"
+cd "$ROOT"
+
+ensure_prerequisites
+
+RESULTS=$ROOT/TestResults
+rm -rf "$RESULTS"
+
+log "building"
+dotnet build Analytics.sln -nologo -v:q -clp:ErrorsOnly
+
+log "running the tests"
+status=0
+dotnet test Analytics.sln --no-build -nologo -v:q --results-directory "$RESULTS" --logger "trx" \
+  --logger "console;verbosity=normal" "$@" || status=$?
+
+passed=0 failed=0 skipped=0 files=0
+shopt -s nullglob
+for trx in "$RESULTS"/*.trx; do
+  files=$((files + 1))
+  counters=$(grep -o '<Counters [^>]*>' "$trx" | head -n 1)
+  attr() { local v; v=$(sed -n "s/.* $1=\"\([0-9]*\)\".*/\1/p" <<<"$counters"); echo "${v:-0}"; }
+  total=$(attr total); executed=$(attr executed); p=$(attr passed); f=$(attr failed); e=$(attr error); t=$(attr timeout); a=$(attr aborted)
+  passed=$((passed + p))
+  failed=$((failed + f + e + t + a))
+  skipped=$((skipped + total - executed))
+done
+
+if [ "$files" -eq 0 ]; then
+  echo "no test results were written" >&2
+  [ "$status" -ne 0 ] || status=1
+fi
+# A crashed test host can leave counts short; dotnet test's exit code still tells.
+if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then failed=1; fi
+
+summary="$passed passed, $failed failed"
+[ "$skipped" -gt 0 ] && summary="$summary, $skipped skipped"
+echo "$summary"
+[ "$failed" -eq 0 ] && [ "$status" -eq 0 ]

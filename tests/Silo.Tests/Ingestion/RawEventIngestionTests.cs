@@ -1,0 +1,196 @@
+using System.Net;
+using System.Text;
+using Analytics.Grains.Interfaces.Events;
+using Analytics.LocalBroker;
+using Analytics.Silo.Ingestion;
+using Analytics.TestInfrastructure;
+using Confluent.Kafka;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using Npgsql;
+
+namespace Analytics.Silo.Tests.Ingestion;
+
+/// <summary>The first slice end to end: Kafka protocol (local broker) → silo consumer → PostgreSQL.</summary>
+public sealed class RawEventIngestionTests(PostgresFixture postgres) : IClassFixture<PostgresFixture>, IAsyncLifetime
+{
+    private const string Topic = "user_events";
+    private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(60);
+
+    private MockKafkaCluster _kafka = null!;
+    private string _database = null!;
+
+    public async Task InitializeAsync()
+    {
+        _kafka = MockKafkaCluster.Start(1);
+        _kafka.CreateTopic(Topic, 8);
+        _kafka.SetGroupInitialRebalanceDelay(TimeSpan.Zero);
+        _database = await postgres.Server.CreateDatabaseAsync();
+    }
+
+    public Task DisposeAsync()
+    {
+        _kafka.Dispose();
+        return Task.CompletedTask;
+    }
+
+    [Fact]
+    public async Task Silo_StoresEveryValidEventOnce_AndDeadLettersTheRestWithReasons()
+    {
+        var events = MakeEvents(2_000);
+        var duplicates = events.Where((_, i) => i % 20 == 0).ToList();
+        string[] malformed =
+        [
+            "{not json",
+            """{"event_id":"0193a1b2-0000-7000-8000-000000000001","user_id":"user_1","session_id":"s","event_type":"click","product_id":"p","category":"c","price":1,"event_time":"2026-01-01T00:00:00Z"}""",
+            """{"event_id":"0193a1b2-0000-7000-8000-000000000002","user_id":"user_1","session_id":"s","event_type":"view","product_id":"p","category":"c","price":-1,"event_time":"2026-01-01T00:00:00Z"}""",
+            """{"event_id":"0193a1b2-0000-7000-8000-000000000003","session_id":"s","event_type":"view","product_id":"p","category":"c","price":1,"event_time":"2026-01-01T00:00:00Z"}""",
+        ];
+
+        await ProduceAsync(events.Concat(duplicates).Select(Keyed)
+            .Concat(malformed.Select(m => ((string?)null, Encoding.UTF8.GetBytes(m)))));
+
+        using var silo = SiloHost.Start(_kafka.BootstrapServers, _database, $"group-{Guid.NewGuid():N}");
+
+        await Eventually.UntilAsync(async () => await CountAsync("raw_events") == events.Count && await CountAsync("dead_letters") == malformed.Length,
+            Deadline, $"{events.Count} raw events and {malformed.Length} dead letters");
+
+        await using var data = NpgsqlDataSource.Create(_database);
+        Assert.Equal(events.Count, await ScalarAsync<long>(data, "select count(distinct event_id) from raw_events"));
+        Assert.Equal(8, await ScalarAsync<long>(data, "select count(distinct kafka_partition) from raw_events"));
+
+        var sample = events[123];
+        await using (var command = data.CreateCommand("select user_id, event_type, price, event_time from raw_events where event_id = $1"))
+        {
+            command.Parameters.AddWithValue(sample.EventId);
+            await using var reader = await command.ExecuteReaderAsync();
+            Assert.True(await reader.ReadAsync());
+            Assert.Equal(sample.UserId, reader.GetString(0));
+            Assert.Equal(sample.EventType.ToWireName(), reader.GetString(1));
+            Assert.Equal(sample.Price, reader.GetDecimal(2));
+            Assert.Equal(sample.EventTime, reader.GetFieldValue<DateTimeOffset>(3));
+        }
+
+        var reasons = new List<string>();
+        await using (var command = data.CreateCommand("select reason from dead_letters order by kafka_partition, kafka_offset"))
+        await using (var reader = await command.ExecuteReaderAsync())
+        {
+            while (await reader.ReadAsync()) reasons.Add(reader.GetString(0));
+        }
+
+        Assert.Contains(reasons, r => r.StartsWith("InvalidJson:", StringComparison.Ordinal));
+        Assert.Contains(reasons, r => r.StartsWith("UnknownEventType:", StringComparison.Ordinal));
+        Assert.Contains(reasons, r => r.StartsWith("NegativePrice:", StringComparison.Ordinal));
+        Assert.Contains(reasons, r => r == "MissingField: missing field 'user_id'");
+
+        var status = silo.Services.GetRequiredService<IngestionStatus>();
+        Assert.Equal(events.Count + duplicates.Count + malformed.Length, status.Consumed);
+        Assert.Equal(duplicates.Count, status.AlreadyStored);
+        Assert.Equal(0, status.MissedOffsets);
+    }
+
+    [Fact]
+    public async Task Silo_Restarted_ResumesFromTheCommittedOffsetsAndStoresNothingTwice()
+    {
+        var group = $"group-{Guid.NewGuid():N}";
+        var first = MakeEvents(1_500);
+        await ProduceAsync(first.Select(Keyed));
+
+        using (SiloHost.Start(_kafka.BootstrapServers, _database, group))
+        {
+            await Eventually.UntilAsync(async () => await CountAsync("raw_events") == first.Count, Deadline, $"{first.Count} events stored by the first silo");
+        }
+
+        var second = MakeEvents(1_500);
+        await ProduceAsync(second.Select(Keyed));
+
+        using var restarted = SiloHost.Start(_kafka.BootstrapServers, _database, group);
+        await Eventually.UntilAsync(async () => await CountAsync("raw_events") == first.Count + second.Count, Deadline, "every event stored after the restart");
+
+        // The first silo committed what it stored when it stopped, so the second one reads only the new events.
+        var status = restarted.Services.GetRequiredService<IngestionStatus>();
+        await Eventually.UntilAsync(() => status.Consumed == second.Count, Deadline, "the restarted silo to read exactly the new events");
+        Assert.Equal(0, status.AlreadyStored);
+    }
+
+    [Fact]
+    public async Task Silo_Ready_AfterJoiningTheConsumerGroup()
+    {
+        using var silo = SiloHost.Start(_kafka.BootstrapServers, _database, $"group-{Guid.NewGuid():N}");
+        using var client = silo.CreateClient();
+
+        await Eventually.UntilAsync(async () => (await client.GetAsync(new Uri("/health/ready", UriKind.Relative))).StatusCode == HttpStatusCode.OK,
+            Deadline, "/health/ready to answer 200");
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync(new Uri("/health/live", UriKind.Relative))).StatusCode);
+    }
+
+    [Theory]
+    [InlineData("Kafka:BootstrapServers", "no-port-here", "Kafka:BootstrapServers")]
+    [InlineData("Kafka:MaxBatchSize", "0", "Kafka:MaxBatchSize")]
+    [InlineData("Kafka:Topic", " ", "Kafka:Topic")]
+    public void Silo_BadSetting_StopsStartUpNamingTheSetting(string key, string value, string named)
+    {
+        var error = Assert.ThrowsAny<OptionsValidationException>(() =>
+        {
+            using var silo = SiloHost.Start(_kafka.BootstrapServers, _database, "unused", new Dictionary<string, string?> { [key] = value });
+        });
+        Assert.Contains(named, error.Message, StringComparison.Ordinal);
+    }
+
+    private static List<UserEvent> MakeEvents(int count)
+    {
+        var start = DateTimeOffset.UtcNow.AddHours(-1);
+        var types = new[] { UserEventType.View, UserEventType.View, UserEventType.View, UserEventType.AddToCart, UserEventType.Purchase };
+        return Enumerable.Range(0, count).Select(i => new UserEvent
+        {
+            EventId = Guid.CreateVersion7(start.AddMilliseconds(i)),
+            UserId = $"user_{i % 97}",
+            SessionId = $"s-{i % 97}-{i / 500}",
+            EventType = types[i % types.Length],
+            ProductId = $"p-{i % 13}",
+            Category = i % 2 == 0 ? "books" : "toys",
+            Price = 10.25m + (i % 7),
+            EventTime = DateTimeOffset.FromUnixTimeMilliseconds(start.AddMilliseconds(i * 10).ToUnixTimeMilliseconds()),
+            Device = i % 3 == 0 ? null : "mobile",
+            Channel = "organic",
+        }).ToList();
+    }
+
+    private static (string? Key, byte[] Value) Keyed(UserEvent e) => (e.UserId, UserEventJson.ToUtf8Bytes(e));
+
+    private async Task ProduceAsync(IEnumerable<(string? Key, byte[] Value)> messages)
+    {
+        var config = new ProducerConfig { BootstrapServers = _kafka.BootstrapServers, EnableIdempotence = true, LingerMs = 5, CompressionType = CompressionType.Lz4 };
+        using var producer = new ProducerBuilder<string?, byte[]>(config).Build();
+        var failures = 0;
+        foreach (var (key, value) in messages)
+        {
+            producer.Produce(Topic, new Message<string?, byte[]> { Key = key, Value = value }, report =>
+            {
+                if (report.Error.IsError) Interlocked.Increment(ref failures);
+            });
+        }
+
+        await Task.Run(() => producer.Flush(TimeSpan.FromSeconds(30)));
+        Assert.Equal(0, failures);
+    }
+
+    private async Task<long> CountAsync(string table)
+    {
+        await using var data = NpgsqlDataSource.Create(_database);
+        try
+        {
+            return await ScalarAsync<long>(data, $"select count(*) from {table}");
+        }
+        catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.UndefinedTable)
+        {
+            return -1; // the silo has not migrated the schema yet
+        }
+    }
+
+    private static async Task<T> ScalarAsync<T>(NpgsqlDataSource data, string sql)
+    {
+        await using var command = data.CreateCommand(sql);
+        return (T)(await command.ExecuteScalarAsync())!;
+    }
+}

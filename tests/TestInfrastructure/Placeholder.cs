@@ -1,2 +1,0 @@
-namespace Analytics.TestInfrastructure;
-internal static class Placeholder;
