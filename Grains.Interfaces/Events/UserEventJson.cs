@@ -215,11 +215,18 @@ public static class UserEventJson
     private static EventRejection? RequiredId(string? value, string field)
         => Required(value, field) ?? (value!.Length > MaxIdLength
             ? new(EventRejectionCode.FieldTooLong, $"field '{field}' is {value.Length} characters long (at most {MaxIdLength})")
-            : null);
+            : ControlCharacters(value, field));
 
     private static EventRejection? Optional(string? value, string field)
         => value is { Length: > MaxLabelLength }
             ? new(EventRejectionCode.FieldTooLong, $"field '{field}' is {value.Length} characters long (at most {MaxLabelLength})")
+            : value is null ? null : ControlCharacters(value, field);
+
+    // Identifiers and labels are printable text: a control character (NUL above all, which PostgreSQL text cannot
+    // hold) means a broken sender, and storing a mangled id would split one user into two.
+    private static EventRejection? ControlCharacters(string value, string field)
+        => value.AsSpan().IndexOfAnyInRange('\0', '\u001f') >= 0 || value.Contains('\u007f', StringComparison.Ordinal)
+            ? new(EventRejectionCode.InvalidField, $"field '{field}' contains control characters")
             : null;
 
     private static string Clip(string value) => value.Length <= 40 ? value : string.Concat(value.AsSpan(0, 40), "…");

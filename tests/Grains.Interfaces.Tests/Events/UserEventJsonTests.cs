@@ -256,6 +256,17 @@ public sealed class UserEventJsonTests
     public void TryParse_TimestampBefore2000_IsAbsurd()
         => Assert.Equal(EventRejectionCode.AbsurdTimestamp, ParseInvalid(With("event_time", "1999-12-31T23:59:59Z")).Code);
 
+    [Theory]
+    [InlineData("user_id", "user\u0000_1")]
+    [InlineData("session_id", "s\n1")]
+    [InlineData("channel", "email\u007f")]
+    public void TryParse_ControlCharactersInIdsOrLabels_AreInvalidField(string field, string value)
+    {
+        var rejection = ParseInvalid(With(field, value));
+        Assert.Equal(EventRejectionCode.InvalidField, rejection.Code);
+        Assert.Equal($"field '{field}' contains control characters", rejection.Message);
+    }
+
     [Fact]
     public void TryParse_OverlongDevice_IsTooLong()
         => Assert.Equal(EventRejectionCode.FieldTooLong, ParseInvalid(With("device", new string('d', 65))).Code);
