@@ -8,41 +8,56 @@
 #   ./run_all.sh status          show what runs
 #
 # Addresses go to .run/env (source it: psql then works), logs to .run/logs/.
+# Settings (environment): API_PORT=8000 DASHBOARD_PORT=8501 SILO_HTTP_PORT=8081 BROKER_CONTROL_PORT=9644
+#   SILO_PORT=11111 GATEWAY_PORT=30000 POSTGRES_PORT=5432 KAFKA_PARTITIONS=8 CONFIGURATION=Release NO_BUILD=0
+#   ANALYTICS_HOME=<checkout> (where .run and .data live) PRODUCER_ARGS="…" (replaces the simulator's arguments)
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=scripts/common.sh
 source "$ROOT/scripts/common.sh"
 
-RUN=$ROOT/.run
+# Where state lives: .run (addresses, pids, logs) and .data (PostgreSQL) under ANALYTICS_HOME, the checkout by default.
+HOME_DIR=${ANALYTICS_HOME:-$ROOT}
+RUN=$HOME_DIR/.run
 PIDS=$RUN/pids
 LOGS=$RUN/logs
-PGDATA_DIR=$ROOT/.data/postgres
-PGSOCKET=/tmp/analytics-pg-$(printf '%s' "$ROOT" | md5sum | cut -c1-10)
+PGDATA_DIR=$HOME_DIR/.data/postgres
+PGSOCKET=/tmp/analytics-pg-$(printf '%s' "$HOME_DIR" | md5sum | cut -c1-10)
 CONFIGURATION=${CONFIGURATION:-Release}
 
 API_PORT=${API_PORT:-8000}
 DASHBOARD_PORT=${DASHBOARD_PORT:-8501}
 SILO_HTTP_PORT=${SILO_HTTP_PORT:-8081}
 BROKER_CONTROL_PORT=${BROKER_CONTROL_PORT:-9644}
+SILO_PORT=${SILO_PORT:-11111}
+GATEWAY_PORT=${GATEWAY_PORT:-30000}
+POSTGRES_PORT=${POSTGRES_PORT:-5432}
 KAFKA_PARTITIONS=${KAFKA_PARTITIONS:-8}
-# History first (7 days of event time at 3,600x), then live; a few late, duplicate and malformed events on purpose.
-PRODUCER_ARGS=${PRODUCER_ARGS:---users 5000 --start -7d --speed 3600 --rate 20000 --late-fraction 0.01 --duplicate-fraction 0.005 --malformed-fraction 0.001 --truth $RUN/truth.jsonl}
+# The simulator: 5,000 shoppers with a few late, duplicate and malformed events on purpose. On the first start it
+# back-fills 7 days of history (at 3,600x: about 3 minutes), then runs live; later starts continue live only, since the
+# stored history is already there. PRODUCER_ARGS replaces all of this.
+SIMULATION_ARGS="--users 5000 --late-fraction 0.01 --duplicate-fraction 0.005 --malformed-fraction 0.001 --truth $RUN/truth.jsonl"
+HISTORY_ARGS="--start -7d --speed 3600 --rate 20000"
 SERVICES=(producer webapi silo localbroker)   # stop order
 
-usage() { sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; }
 
 running() { local f=$PIDS/$1.pid; [ -f "$f" ] && kill -0 "$(cat "$f")" 2>/dev/null; }
 
 output_of() { echo "$ROOT/$1/bin/$CONFIGURATION/net10.0/Analytics.$1.dll"; }
 
-# start_service NAME PROJECT [ENV=VALUE…] -- [ARGS…]
+# start_service NAME PROJECT [ENV=VALUE…] -- [ARGS…]: in its own session, detached from this terminal, with no
+# descriptor of ours left open (a caller reading our output must see it end), recording the service's own pid.
 start_service() {
   local name=$1 project=$2; shift 2
   local envs=()
   while [ $# -gt 0 ] && [ "$1" != "--" ]; do envs+=("$1"); shift; done
   [ "${1:-}" = "--" ] && shift
-  (cd "$ROOT/$project" && setsid nohup env "${envs[@]}" DOTNET_gcServer=0 dotnet "$(output_of "$project")" "$@" \
-    >"$LOGS/$name.log" 2>&1 </dev/null & echo $! >"$PIDS/$name.pid")
+  rm -f "$PIDS/$name.pid"
+  (cd "$ROOT/$project" && close_inherited_fds && exec setsid bash -c 'echo $$ >"$0"; exec "$@"' "$PIDS/$name.pid" \
+    env "${envs[@]}" dotnet "$(output_of "$project")" "$@" >"$LOGS/$name.log" 2>&1 </dev/null) &
+  for _ in $(seq 1 50); do [ -s "$PIDS/$name.pid" ] && return 0; sleep 0.1; done
+  die "$name did not start; see $LOGS/$name.log"
 }
 
 stop_service() {
@@ -73,24 +88,33 @@ start_postgres() {
     [ "$(id -u)" -eq 0 ] && chown postgres:postgres "$PGDATA_DIR"
     as_pg "$bin/initdb" -D "$PGDATA_DIR" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >"$LOGS/initdb.log" 2>&1 \
       || die "initdb failed; see $LOGS/initdb.log"
-    port=5432
+    port=$POSTGRES_PORT
     port_in_use "$port" && port=$(free_port)
     echo "$port" >"$PGDATA_DIR/analytics.port"
   fi
-  [ "$(id -u)" -eq 0 ] && chown postgres:postgres "$PGSOCKET"
+  if [ "$(id -u)" -eq 0 ]; then
+    # The server runs as the postgres user: it must be able to write its socket and its log.
+    touch "$LOGS/postgres.log"
+    chown postgres:postgres "$PGSOCKET" "$LOGS/postgres.log"
+  fi
   port=$(pg_port)
   if as_pg "$bin/pg_ctl" -D "$PGDATA_DIR" status >/dev/null 2>&1; then
     log "PostgreSQL already running on port $port"
   else
     port_in_use "$port" && die "port $port (local PostgreSQL) is taken by another program; free it or remove .data/postgres/analytics.port"
     log "starting PostgreSQL on 127.0.0.1:$port"
-    as_pg "$bin/pg_ctl" -D "$PGDATA_DIR" -l "$LOGS/postgres.log" -w -t 60 \
-      -o "-c listen_addresses=127.0.0.1 -p $port -k $PGSOCKET" start >/dev/null \
+    (close_inherited_fds && as_pg "$bin/pg_ctl" -D "$PGDATA_DIR" -l "$LOGS/postgres.log" -w -t 60 \
+      -o "-c listen_addresses=127.0.0.1 -p $port -k $PGSOCKET" start >/dev/null </dev/null) \
       || die "PostgreSQL did not start; see $LOGS/postgres.log"
   fi
   "$bin/psql" -h 127.0.0.1 -p "$port" -U postgres -d postgres -tAc "select 1 from pg_database where datname='analytics'" | grep -q 1 \
     || "$bin/psql" -h 127.0.0.1 -p "$port" -U postgres -d postgres -qc "create database analytics" \
     || die "could not create database analytics"
+}
+
+stored_events() {
+  "$(pg_bindir)/psql" -h 127.0.0.1 -p "$1" -U postgres -d analytics -tAc "select exists (select 1 from raw_events)" 2>/dev/null \
+    | grep -q t && echo 1 || echo 0
 }
 
 stop_postgres() {
@@ -140,16 +164,20 @@ cmd_start() {
 
   local s
   for s in "${SERVICES[@]}"; do running "$s" && die "$s is already running; ./run_all.sh stop first"; done
-  for port in "$API_PORT" "$DASHBOARD_PORT" "$SILO_HTTP_PORT" "$BROKER_CONTROL_PORT" 11111 30000; do
-    port_in_use "$port" && die "port $port is already in use; stop what holds it (or set API_PORT, DASHBOARD_PORT, SILO_HTTP_PORT, BROKER_CONTROL_PORT)"
+  for port in "$API_PORT" "$DASHBOARD_PORT" "$SILO_HTTP_PORT" "$BROKER_CONTROL_PORT" "$SILO_PORT" "$GATEWAY_PORT"; do
+    port_in_use "$port" && die "port $port is already in use; stop what holds it (or set API_PORT, DASHBOARD_PORT, SILO_HTTP_PORT, BROKER_CONTROL_PORT, SILO_PORT, GATEWAY_PORT)"
   done
 
   ensure_prerequisites
   mkdir -p "$PIDS" "$LOGS"
 
-  log "building ($CONFIGURATION)"
-  dotnet build "$ROOT/Services.slnf" -c "$CONFIGURATION" -nologo -clp:ErrorsOnly -v:q >"$LOGS/build.log" 2>&1 \
-    || { tail -n 40 "$LOGS/build.log" >&2; die "build failed; see $LOGS/build.log"; }
+  if [ "${NO_BUILD:-0}" = 1 ]; then
+    log "using the existing $CONFIGURATION build (NO_BUILD=1)"
+  else
+    log "building ($CONFIGURATION)"
+    dotnet build "$ROOT/Services.slnf" -c "$CONFIGURATION" -nologo -clp:ErrorsOnly -v:q >"$LOGS/build.log" 2>&1 \
+      || { tail -n 40 "$LOGS/build.log" >&2; die "build failed; see $LOGS/build.log"; }
+  fi
 
   start_postgres
   local pgport; pgport=$(pg_port)
@@ -180,7 +208,7 @@ ENV
 
   log "starting the silo"
   start_service silo Silo "Kafka__BootstrapServers=$bootstrap" "Postgres__ConnectionString=$pgconn" \
-    "Urls=http://127.0.0.1:$SILO_HTTP_PORT" --
+    "Urls=http://127.0.0.1:$SILO_HTTP_PORT" "Orleans__SiloPort=$SILO_PORT" "Orleans__GatewayPort=$GATEWAY_PORT" --
   wait_http "http://127.0.0.1:$SILO_HTTP_PORT/health/ready" 120 silo "$PIDS/silo.pid" \
     || fail_start "the silo did not become ready" "$LOGS/silo.log"
 
@@ -191,9 +219,18 @@ ENV
     || fail_start "the web API did not become ready" "$LOGS/webapi.log"
 
   if [ "$with_producer" = 1 ]; then
-    log "starting the shop simulator: $PRODUCER_ARGS"
+    local producer_args=${PRODUCER_ARGS:-}
+    if [ -z "$producer_args" ]; then
+      if [ "$(stored_events "$pgport")" -gt 0 ]; then
+        producer_args="$SIMULATION_ARGS"
+        log "raw_events already holds history: the simulator continues live"
+      else
+        producer_args="$SIMULATION_ARGS $HISTORY_ARGS"
+      fi
+    fi
+    log "starting the shop simulator: $producer_args"
     # shellcheck disable=SC2086
-    start_service producer Producer "KAFKA_BOOTSTRAP=$bootstrap" -- --bootstrap-servers "$bootstrap" $PRODUCER_ARGS
+    start_service producer Producer "KAFKA_BOOTSTRAP=$bootstrap" -- --bootstrap-servers "$bootstrap" $producer_args
     sleep 1
     running producer || fail_start "the simulator stopped at once" "$LOGS/producer.log"
   fi

@@ -54,6 +54,16 @@ as_pg() {
   if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
 }
 
+# Closes every descriptor above stderr in the current (sub)shell, so that background services do not keep a
+# caller's pipe open.
+close_inherited_fds() {
+  local fd
+  for fd in $(ls /proc/$BASHPID/fd 2>/dev/null); do
+    [ "$fd" -gt 2 ] && eval "exec $fd>&-" 2>/dev/null
+  done
+  return 0
+}
+
 port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 free_port() {

@@ -1,0 +1,178 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text.Json;
+using Analytics.TestInfrastructure;
+using Npgsql;
+
+namespace Analytics.Pipeline.Tests;
+
+/// <summary>
+/// The product's front door: <c>./run_all.sh</c> starts every service as a real process, events flow into
+/// <c>raw_events</c>, and <c>./run_all.sh stop</c> leaves nothing running. State goes to a temporary ANALYTICS_HOME and
+/// every port is free, so a pipeline a developer has running is never touched.
+/// </summary>
+[System.Runtime.Versioning.SupportedOSPlatform("linux")]
+public sealed class RunAllTests : IDisposable
+{
+    private static readonly TimeSpan StartTimeout = TimeSpan.FromMinutes(4);
+
+    private readonly string _home;
+    private readonly Dictionary<string, string> _environment;
+
+    public RunAllTests()
+    {
+        _home = Directory.CreateTempSubdirectory("analytics-runall-").FullName;
+        // The PostgreSQL server runs as the postgres user and must reach its data folder below this one.
+        File.SetUnixFileMode(_home, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute
+            | UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute);
+        var configuration = new DirectoryInfo(RepositoryPaths.BuildOutput("Silo")).Parent!.Name;
+        _environment = new Dictionary<string, string>
+        {
+            ["ANALYTICS_HOME"] = _home,
+            ["CONFIGURATION"] = configuration,
+            ["NO_BUILD"] = "1", // the suite's own build made these binaries
+            ["API_PORT"] = FreePort(),
+            ["DASHBOARD_PORT"] = FreePort(),
+            ["SILO_HTTP_PORT"] = FreePort(),
+            ["BROKER_CONTROL_PORT"] = FreePort(),
+            ["SILO_PORT"] = FreePort(),
+            ["GATEWAY_PORT"] = FreePort(),
+            ["POSTGRES_PORT"] = FreePort(),
+            ["PRODUCER_ARGS"] = "--users 300 --start -2d --speed 0 --rate 400 --malformed-fraction 0.01",
+        };
+    }
+
+    [Fact]
+    public async Task RunAll_StartsThePipeline_EventsFlowIntoRawEvents_AndStopLeavesNothingRunning()
+    {
+        var start = await RunScriptAsync(StartTimeout);
+        Assert.True(start.ExitCode == 0, $"./run_all.sh exited {start.ExitCode}:\n{start.Output}");
+        Assert.Contains("Pipeline running.", start.Output, StringComparison.Ordinal);
+
+        var env = ReadEnvFile(Path.Combine(_home, ".run", "env"));
+        foreach (var key in new[] { "KAFKA_BOOTSTRAP", "POSTGRES_CONNECTION", "PGHOST", "PGPORT", "PGUSER", "PGDATABASE", "API_URL", "DASHBOARD_URL" })
+        {
+            Assert.True(env.ContainsKey(key), $".run/env lacks {key}");
+        }
+
+        Assert.Equal(_environment["POSTGRES_PORT"], env["PGPORT"]);
+        Assert.Equal($"http://localhost:{_environment["API_PORT"]}", env["API_URL"]);
+
+        var pids = Directory.GetFiles(Path.Combine(_home, ".run", "pids"), "*.pid")
+            .ToDictionary(f => Path.GetFileNameWithoutExtension(f), f => int.Parse(File.ReadAllText(f).Trim(), System.Globalization.CultureInfo.InvariantCulture));
+        Assert.Equal(["localbroker", "producer", "silo", "webapi"], pids.Keys.Order().ToArray());
+
+        try
+        {
+            // Events flow: the count grows while we watch, and malformed ones land in dead_letters.
+            await using var data = NpgsqlDataSource.Create(env["POSTGRES_CONNECTION"]);
+            long first = 0;
+            await Eventually.UntilAsync(async () => (first = await CountAsync(data, "raw_events")) > 0, TimeSpan.FromSeconds(60), "the first events in raw_events");
+            await Eventually.UntilAsync(async () => await CountAsync(data, "raw_events") > first + 500, TimeSpan.FromSeconds(60), "raw_events to keep growing");
+            await Eventually.UntilAsync(async () => await CountAsync(data, "dead_letters") > 0, TimeSpan.FromSeconds(60), "a malformed event in dead_letters");
+
+            using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+            var totals = JsonDocument.Parse(await http.GetStringAsync(new Uri($"{env["API_URL"]}/api/ingestion"))).RootElement;
+            Assert.True(totals.GetProperty("rawEvents").GetInt64() > 0);
+            var page = await http.GetStringAsync(new Uri(env["DASHBOARD_URL"]));
+            Assert.Contains("<title>User analytics", page, StringComparison.Ordinal);
+        }
+        finally
+        {
+            var stop = await RunScriptAsync(TimeSpan.FromMinutes(2), "stop");
+            Assert.True(stop.ExitCode == 0, $"./run_all.sh stop exited {stop.ExitCode}:\n{stop.Output}");
+        }
+
+        foreach (var (name, pid) in pids)
+        {
+            Assert.False(IsRunning(pid), $"{name} (pid {pid}) still runs after ./run_all.sh stop");
+        }
+
+        Assert.False(PortAnswers(int.Parse(env["PGPORT"], System.Globalization.CultureInfo.InvariantCulture)), "PostgreSQL still listens after ./run_all.sh stop");
+    }
+
+    public void Dispose()
+    {
+        // Whatever happened above, nothing may stay behind.
+        RunScriptAsync(TimeSpan.FromMinutes(2), "stop").GetAwaiter().GetResult();
+        try
+        {
+            Directory.Delete(_home, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+
+    private async Task<(int ExitCode, string Output)> RunScriptAsync(TimeSpan timeout, params string[] arguments)
+    {
+        var info = new ProcessStartInfo(Path.Combine(RepositoryPaths.Root, "run_all.sh"))
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            WorkingDirectory = RepositoryPaths.Root,
+        };
+        foreach (var argument in arguments) info.ArgumentList.Add(argument);
+        foreach (var (key, value) in _environment) info.Environment[key] = value;
+
+        using var process = Process.Start(info)!;
+        var output = new System.Text.StringBuilder();
+        process.OutputDataReceived += (_, e) => { lock (output) output.AppendLine(e.Data); };
+        process.ErrorDataReceived += (_, e) => { lock (output) output.AppendLine(e.Data); };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        using var cancel = new CancellationTokenSource(timeout);
+        try
+        {
+            await process.WaitForExitAsync(cancel.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"./run_all.sh {string.Join(' ', arguments)} did not finish within {timeout}:\n{output}");
+        }
+
+        lock (output) return (process.ExitCode, output.ToString());
+    }
+
+    private static Dictionary<string, string> ReadEnvFile(string path)
+        => File.ReadAllLines(path)
+            .Where(line => line.Length > 0 && !line.StartsWith('#') && !line.StartsWith("export ", StringComparison.Ordinal) && line.Contains('='))
+            .Select(line => line.Split('=', 2))
+            .ToDictionary(parts => parts[0], parts => parts[1].Trim('\''));
+
+    private static async Task<long> CountAsync(NpgsqlDataSource data, string table)
+    {
+        await using var command = data.CreateCommand($"select count(*) from {table}");
+        return (long)(await command.ExecuteScalarAsync())!;
+    }
+
+    private static bool IsRunning(int pid)
+    {
+        // A zombie has exited; only its parent's bookkeeping remains.
+        var stat = $"/proc/{pid}/stat";
+        return File.Exists(stat) && File.ReadAllText(stat).Split(' ')[2] != "Z";
+    }
+
+    private static bool PortAnswers(int port)
+    {
+        try
+        {
+            using var client = new TcpClient();
+            client.Connect(IPAddress.Loopback, port);
+            return true;
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
+    }
+
+    private static string FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+    }
+}
