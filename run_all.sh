@@ -21,8 +21,16 @@ HOME_DIR=${ANALYTICS_HOME:-$ROOT}
 RUN=$HOME_DIR/.run
 PIDS=$RUN/pids
 LOGS=$RUN/logs
-PGDATA_DIR=$HOME_DIR/.data/postgres
-PGSOCKET=/tmp/analytics-pg-$(printf '%s' "$HOME_DIR" | md5sum | cut -c1-10)
+HOME_HASH=$(printf '%s' "$HOME_DIR" | md5sum | cut -c1-10)
+PG_BASE=$HOME_DIR/.data
+# As root, the server runs as the postgres user, who must be able to reach its data: a checkout under /root (mode 700)
+# is out of its reach, so the data then lives under /var/lib/analytics instead.
+if [ "$(id -u)" -eq 0 ] && id postgres >/dev/null 2>&1 && ! runuser -u postgres -- test -x "$HOME_DIR" 2>/dev/null; then
+  PG_BASE=/var/lib/analytics/$HOME_HASH
+fi
+PGDATA_DIR=$PG_BASE/postgres
+PGLOG=$PG_BASE/postgres.log
+PGSOCKET=/tmp/analytics-pg-$HOME_HASH
 CONFIGURATION=${CONFIGURATION:-Release}
 
 API_PORT=${API_PORT:-8000}
@@ -76,34 +84,37 @@ stop_service() {
   rm -f "$f"
 }
 
-pg_port() { cat "$PGDATA_DIR/analytics.port" 2>/dev/null; }
+pg_port() { cat "$PG_BASE/postgres.port" 2>/dev/null; }
 
 start_postgres() {
   local bin port
   bin=$(pg_bindir)
-  mkdir -p "$ROOT/.data" "$PGSOCKET"
+  mkdir -p "$PG_BASE" "$PGSOCKET"
   if [ ! -f "$PGDATA_DIR/PG_VERSION" ]; then
-    log "creating the local PostgreSQL cluster in .data/postgres"
+    log "creating the local PostgreSQL cluster in $PGDATA_DIR"
     mkdir -p "$PGDATA_DIR"
     [ "$(id -u)" -eq 0 ] && chown postgres:postgres "$PGDATA_DIR"
     as_pg "$bin/initdb" -D "$PGDATA_DIR" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >"$LOGS/initdb.log" 2>&1 \
       || die "initdb failed; see $LOGS/initdb.log"
+  fi
+  if [ -z "$(pg_port)" ]; then
     port=$POSTGRES_PORT
     port_in_use "$port" && port=$(free_port)
-    echo "$port" >"$PGDATA_DIR/analytics.port"
+    echo "$port" >"$PG_BASE/postgres.port"
   fi
+  touch "$PGLOG"
+  ln -sfn "$PGLOG" "$LOGS/postgres.log"
   if [ "$(id -u)" -eq 0 ]; then
     # The server runs as the postgres user: it must be able to write its socket and its log.
-    touch "$LOGS/postgres.log"
-    chown postgres:postgres "$PGSOCKET" "$LOGS/postgres.log"
+    chown postgres:postgres "$PGSOCKET" "$PGLOG"
   fi
   port=$(pg_port)
   if as_pg "$bin/pg_ctl" -D "$PGDATA_DIR" status >/dev/null 2>&1; then
     log "PostgreSQL already running on port $port"
   else
-    port_in_use "$port" && die "port $port (local PostgreSQL) is taken by another program; free it or remove .data/postgres/analytics.port"
+    port_in_use "$port" && die "port $port (local PostgreSQL) is taken by another program; free it, or delete $PG_BASE/postgres.port to pick another"
     log "starting PostgreSQL on 127.0.0.1:$port"
-    (close_inherited_fds && as_pg "$bin/pg_ctl" -D "$PGDATA_DIR" -l "$LOGS/postgres.log" -w -t 60 \
+    (close_inherited_fds && as_pg "$bin/pg_ctl" -D "$PGDATA_DIR" -l "$PGLOG" -w -t 60 \
       -o "-c listen_addresses=127.0.0.1 -p $port -k $PGSOCKET" start >/dev/null </dev/null) \
       || die "PostgreSQL did not start; see $LOGS/postgres.log"
   fi
@@ -131,7 +142,8 @@ cmd_stop() {
   local s
   for s in "${SERVICES[@]}"; do stop_service "$s"; done
   stop_postgres
-  rm -f "$RUN/kafka-bootstrap"
+  rm -f "$RUN/kafka-bootstrap" "$RUN/env"
+  rm -rf "$PGSOCKET"
   log "stopped"
 }
 
@@ -143,11 +155,20 @@ cmd_status() {
   if as_pg "$(pg_bindir)/pg_ctl" -D "$PGDATA_DIR" status >/dev/null 2>&1; then echo "postgres: running (port $(pg_port))"; else echo "postgres: stopped"; fi
 }
 
+on_start_exit() {
+  local status=$?
+  trap - EXIT
+  if [ "$status" -ne 0 ]; then
+    echo "Start-up failed; stopping what was started." >&2
+    cmd_stop
+  fi
+  exit "$status"
+}
+
+# fail_start MESSAGE [LOG]: says why and shows the log's tail; the EXIT trap then stops what was started.
 fail_start() {
   echo "error: $1" >&2
   [ -n "${2:-}" ] && { echo "--- last lines of $2 ---" >&2; tail -n 30 "$2" >&2 || true; }
-  echo "Stopping what was started." >&2
-  cmd_stop
   exit 1
 }
 
@@ -170,6 +191,9 @@ cmd_start() {
 
   ensure_prerequisites
   mkdir -p "$PIDS" "$LOGS"
+  # Whatever stops a start half-way (an error, a failed check, Ctrl+C), what was started so far is stopped again.
+  trap 'on_start_exit' EXIT
+  trap 'exit 130' INT TERM
 
   if [ "${NO_BUILD:-0}" = 1 ]; then
     log "using the existing $CONFIGURATION build (NO_BUILD=1)"
@@ -189,6 +213,9 @@ cmd_start() {
     --control-url "http://127.0.0.1:$BROKER_CONTROL_PORT"
   wait_http "http://127.0.0.1:$BROKER_CONTROL_PORT/health" 60 broker "$PIDS/localbroker.pid" \
     || fail_start "the local broker did not come up" "$LOGS/localbroker.log"
+  # The control API answers as soon as it listens; the bootstrap file follows once the cluster is up.
+  for _ in $(seq 1 100); do [ -s "$RUN/kafka-bootstrap" ] && break; sleep 0.1; done
+  [ -s "$RUN/kafka-bootstrap" ] || fail_start "the local broker wrote no bootstrap address" "$LOGS/localbroker.log"
   local bootstrap; bootstrap=$(cat "$RUN/kafka-bootstrap")
 
   cat >"$RUN/env" <<ENV
@@ -235,6 +262,7 @@ ENV
     running producer || fail_start "the simulator stopped at once" "$LOGS/producer.log"
   fi
 
+  trap - EXIT INT TERM
   cat <<DONE
 
 Pipeline running.

@@ -14,7 +14,11 @@ RESULTS=$ROOT/TestResults
 rm -rf "$RESULTS"
 
 log "building"
-dotnet build Analytics.sln -nologo -v:q -clp:ErrorsOnly
+if ! dotnet build Analytics.sln -nologo -v:q -clp:ErrorsOnly; then
+  echo "the build failed; no test ran" >&2
+  echo "0 passed, 1 failed"
+  exit 1
+fi
 
 log "running the tests"
 status=0
@@ -25,7 +29,7 @@ passed=0 failed=0 skipped=0 files=0
 shopt -s nullglob
 for trx in "$RESULTS"/*.trx; do
   files=$((files + 1))
-  counters=$(grep -o '<Counters [^>]*>' "$trx" | head -n 1)
+  counters=$(grep -o '<Counters [^>]*>' "$trx" | head -n 1 || true)
   attr() { local v; v=$(sed -n "s/.* $1=\"\([0-9]*\)\".*/\1/p" <<<"$counters"); echo "${v:-0}"; }
   total=$(attr total); executed=$(attr executed); p=$(attr passed); f=$(attr failed); e=$(attr error); t=$(attr timeout); a=$(attr aborted)
   passed=$((passed + p))

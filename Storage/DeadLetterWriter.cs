@@ -19,8 +19,9 @@ public sealed record DeadLetter(
     DateTimeOffset ReceivedAt);
 
 /// <summary>
-/// Appends to <c>dead_letters</c>. Idempotent on (topic, partition, offset), since a redelivered bad message is the same
-/// bad message; a letter without partition or offset has no identity to compare and is always stored.
+/// Appends to <c>dead_letters</c>. Idempotent on (topic, partition, offset, payload hash), since a redelivered bad message
+/// is the same bad message, while a new one at a reused offset (a recreated topic) is not; a letter without partition or
+/// offset has no identity to compare and is always stored.
 /// </summary>
 public sealed class DeadLetterWriter
 {
@@ -28,7 +29,7 @@ public sealed class DeadLetterWriter
     private const string InsertLetters = """
         INSERT INTO dead_letters (topic, kafka_partition, kafka_offset, payload, reason, received_at)
         SELECT * FROM unnest(@topics, @partitions, @offsets, @payloads, @reasons, @received_at)
-        ON CONFLICT (topic, kafka_partition, kafka_offset) DO NOTHING
+        ON CONFLICT (topic, kafka_partition, kafka_offset, payload_sha256) DO NOTHING
         """;
 
     private readonly NpgsqlDataSource _dataSource;
@@ -44,6 +45,19 @@ public sealed class DeadLetterWriter
     public async Task<int> WriteAsync(IReadOnlyCollection<DeadLetter> letters, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(letters);
+        if (letters.Count == 0)
+        {
+            return 0;
+        }
+
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        return await WriteAsync(connection, transaction: null, letters, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Stores a batch on a connection the caller owns, inside its transaction if given.</summary>
+    internal static async Task<int> WriteAsync(
+        NpgsqlConnection connection, NpgsqlTransaction? transaction, IReadOnlyCollection<DeadLetter> letters, CancellationToken cancellationToken)
+    {
         if (letters.Count == 0)
         {
             return 0;
@@ -68,7 +82,7 @@ public sealed class DeadLetterWriter
             i++;
         }
 
-        await using var command = _dataSource.CreateCommand(InsertLetters);
+        await using var command = new NpgsqlCommand(InsertLetters, connection, transaction);
         command.Parameters.Add(new NpgsqlParameter<string[]>("topics", NpgsqlDbType.Array | NpgsqlDbType.Text) { TypedValue = topics });
         command.Parameters.Add(new NpgsqlParameter<int?[]>("partitions", NpgsqlDbType.Array | NpgsqlDbType.Integer) { TypedValue = partitions });
         command.Parameters.Add(new NpgsqlParameter<long?[]>("offsets", NpgsqlDbType.Array | NpgsqlDbType.Bigint) { TypedValue = offsets });

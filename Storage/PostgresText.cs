@@ -11,8 +11,6 @@ internal static class PostgresText
 
     public static string Clean(string value) => IsStorable(value) ? value : Replace(value);
 
-    public static string? CleanOrNull(string? value) => value is null ? null : Clean(value);
-
     private static bool IsStorable(string value)
     {
         for (var i = 0; i < value.Length; i++)

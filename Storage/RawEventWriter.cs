@@ -57,6 +57,20 @@ public sealed class RawEventWriter
 
         await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        var inserted = await WriteAsync(connection, transaction, events, cancellationToken).ConfigureAwait(false);
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return inserted;
+    }
+
+    /// <summary>Stores a batch inside the caller's transaction (the staging table lives until it commits).</summary>
+    internal static async Task<int> WriteAsync(
+        NpgsqlConnection connection, NpgsqlTransaction transaction, IReadOnlyCollection<RawEvent> events, CancellationToken cancellationToken)
+    {
+        if (events.Count == 0)
+        {
+            return 0;
+        }
+
         await using (var create = new NpgsqlCommand(CreateStagingTable, connection, transaction))
         {
             await create.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
@@ -85,14 +99,8 @@ public sealed class RawEventWriter
             await importer.CompleteAsync(cancellationToken).ConfigureAwait(false);
         }
 
-        int inserted;
-        await using (var move = new NpgsqlCommand(MoveStagedEvents, connection, transaction))
-        {
-            inserted = await move.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-        }
-
-        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-        return inserted;
+        await using var move = new NpgsqlCommand(MoveStagedEvents, connection, transaction);
+        return await move.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 
     private static Task WriteNullableTextAsync(NpgsqlBinaryImporter importer, string? value, CancellationToken cancellationToken)

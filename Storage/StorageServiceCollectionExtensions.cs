@@ -44,6 +44,7 @@ public static class StorageServiceCollectionExtensions
         services.TryAddSingleton<DatabaseMigrator>();
         services.TryAddSingleton<RawEventWriter>();
         services.TryAddSingleton<DeadLetterWriter>();
+        services.TryAddSingleton<IngestionBatchWriter>();
         return services;
     }
 

@@ -3,7 +3,6 @@ using Analytics.Silo.Ingestion;
 using Analytics.Storage;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
-using Npgsql;
 using Orleans.Configuration;
 
 namespace Analytics.Silo.Hosting;
@@ -20,8 +19,8 @@ public static class SiloHostingExtensions
 
         builder.Services.AddOptions<SiloOptions>()
             .Bind(builder.Configuration.GetSection(SiloOptions.SectionName))
-            .ValidateDataAnnotations()
             .ValidateOnStart();
+        builder.Services.AddSingleton<IValidateOptions<SiloOptions>, SiloOptionsValidator>();
 
         // Embedded default: a single-silo localhost cluster. PostgreSQL membership comes with cluster mode. Ports and
         // ids are applied from options at resolve time, so every configuration source (including tests') counts.
@@ -67,23 +66,6 @@ public static class SiloHostingExtensions
             status.LastFlushAt,
         });
         return app;
-    }
-}
-
-internal sealed class PostgresHealthCheck(NpgsqlDataSource dataSource) : IHealthCheck
-{
-    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
-    {
-        try
-        {
-            await using var command = dataSource.CreateCommand("select 1");
-            await command.ExecuteScalarAsync(cancellationToken);
-            return HealthCheckResult.Healthy();
-        }
-        catch (Exception ex) when (ex is NpgsqlException or TimeoutException or InvalidOperationException)
-        {
-            return HealthCheckResult.Unhealthy("PostgreSQL does not answer", ex);
-        }
     }
 }
 

@@ -1,5 +1,3 @@
-using System.ComponentModel.DataAnnotations;
-
 namespace Analytics.Silo.Ingestion;
 
 /// <summary>How the silo reads the <c>user_events</c> topic (configuration section <c>Kafka</c>).</summary>
@@ -23,7 +21,6 @@ public sealed class KafkaIngestionOptions
     public Confluent.Kafka.AutoOffsetReset AutoOffsetReset { get; set; } = Confluent.Kafka.AutoOffsetReset.Earliest;
 
     /// <summary>Most messages written to PostgreSQL in one batch. Default 5,000.</summary>
-    [Range(1, 1_000_000)]
     public int MaxBatchSize { get; set; } = 5_000;
 
     /// <summary>Longest a message waits in a partly filled batch before it is written. Default 200 ms.</summary>

@@ -26,7 +26,7 @@ internal sealed class KafkaIngestionOptionsValidator : IValidateOptions<KafkaIng
 
         if (string.IsNullOrWhiteSpace(options.Topic)) failures.Add("Kafka:Topic is required.");
         if (string.IsNullOrWhiteSpace(options.ConsumerGroup)) failures.Add("Kafka:ConsumerGroup is required.");
-        if (options.MaxBatchSize < 1) failures.Add($"Kafka:MaxBatchSize must be at least 1 (was {options.MaxBatchSize}).");
+        if (options.MaxBatchSize is < 1 or > 1_000_000) failures.Add($"Kafka:MaxBatchSize must be between 1 and 1,000,000 (was {options.MaxBatchSize}).");
         if (options.MaxBatchDelay <= TimeSpan.Zero || options.MaxBatchDelay > TimeSpan.FromMinutes(1))
             failures.Add($"Kafka:MaxBatchDelay must be between 0 and 1 minute (was {options.MaxBatchDelay}).");
         if (options.SessionTimeout < TimeSpan.FromSeconds(1) || options.SessionTimeout > TimeSpan.FromMinutes(30))

@@ -93,8 +93,8 @@ CREATE TABLE IF NOT EXISTS churn_predictions
 
 CREATE INDEX IF NOT EXISTS churn_predictions_user_id_scored_at_idx ON churn_predictions (user_id, scored_at DESC);
 
--- Messages that could not be used, with the reason, so that nothing is lost silently. Kafka's coordinates make a
--- redelivered message a duplicate; a letter without them (NULLs never conflict) is always kept.
+-- Messages that could not be used, with the reason, so that nothing is lost silently. Kafka's coordinates plus the
+-- payload's hash make a redelivered message a duplicate; a letter without coordinates (NULLs never conflict) is always kept.
 CREATE TABLE IF NOT EXISTS dead_letters
 (
     id              bigint GENERATED ALWAYS AS IDENTITY,
@@ -104,8 +104,11 @@ CREATE TABLE IF NOT EXISTS dead_letters
     payload         bytea       NOT NULL,
     reason          text        NOT NULL,
     received_at     timestamptz NOT NULL DEFAULT now(),
+    -- Part of the identity: offsets restart when a topic is recreated (or the development broker restarts), and a
+    -- new bad message at a reused offset must not be mistaken for a redelivery of the old one.
+    payload_sha256  bytea       GENERATED ALWAYS AS (sha256(payload)) STORED,
     CONSTRAINT dead_letters_pkey PRIMARY KEY (id),
-    CONSTRAINT dead_letters_topic_partition_offset_key UNIQUE (topic, kafka_partition, kafka_offset)
+    CONSTRAINT dead_letters_message_key UNIQUE (topic, kafka_partition, kafka_offset, payload_sha256)
 );
 
 CREATE INDEX IF NOT EXISTS dead_letters_received_at_idx ON dead_letters (received_at);

@@ -1,6 +1,4 @@
 using Analytics.Storage;
-using Microsoft.Extensions.Diagnostics.HealthChecks;
-using Npgsql;
 
 namespace Analytics.WebApi.Hosting;
 
@@ -11,7 +9,7 @@ public static class WebApiHostingExtensions
     {
         builder.Services.AddAnalyticsStorage(builder.Configuration);
         builder.Services.AddProblemDetails();
-        builder.Services.AddHealthChecks().AddCheck<PostgresReadyCheck>("postgres", tags: ["ready"]);
+        builder.Services.AddHealthChecks().AddCheck<PostgresHealthCheck>("postgres", tags: ["ready"]);
         return builder;
     }
 
@@ -29,22 +27,5 @@ public static class WebApiHostingExtensions
         app.MapHealthChecks("/health/live", new() { Predicate = _ => false });
         app.MapHealthChecks("/health/ready", new() { Predicate = check => check.Tags.Contains("ready") });
         return app;
-    }
-}
-
-internal sealed class PostgresReadyCheck(NpgsqlDataSource dataSource) : IHealthCheck
-{
-    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
-    {
-        try
-        {
-            await using var command = dataSource.CreateCommand("select 1 from raw_events limit 1");
-            await command.ExecuteScalarAsync(cancellationToken);
-            return HealthCheckResult.Healthy();
-        }
-        catch (Exception ex) when (ex is NpgsqlException or TimeoutException or InvalidOperationException)
-        {
-            return HealthCheckResult.Unhealthy("PostgreSQL does not answer or has no schema yet", ex);
-        }
     }
 }

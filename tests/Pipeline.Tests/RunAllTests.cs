@@ -32,13 +32,13 @@ public sealed class RunAllTests : IDisposable
             ["ANALYTICS_HOME"] = _home,
             ["CONFIGURATION"] = configuration,
             ["NO_BUILD"] = "1", // the suite's own build made these binaries
-            ["API_PORT"] = FreePort(),
-            ["DASHBOARD_PORT"] = FreePort(),
-            ["SILO_HTTP_PORT"] = FreePort(),
-            ["BROKER_CONTROL_PORT"] = FreePort(),
-            ["SILO_PORT"] = FreePort(),
-            ["GATEWAY_PORT"] = FreePort(),
-            ["POSTGRES_PORT"] = FreePort(),
+            ["API_PORT"] = FreePorts.NextAsText(),
+            ["DASHBOARD_PORT"] = FreePorts.NextAsText(),
+            ["SILO_HTTP_PORT"] = FreePorts.NextAsText(),
+            ["BROKER_CONTROL_PORT"] = FreePorts.NextAsText(),
+            ["SILO_PORT"] = FreePorts.NextAsText(),
+            ["GATEWAY_PORT"] = FreePorts.NextAsText(),
+            ["POSTGRES_PORT"] = FreePorts.NextAsText(),
             ["PRODUCER_ARGS"] = "--users 300 --start -2d --speed 0 --rate 400 --malformed-fraction 0.01",
         };
     }
@@ -167,12 +167,5 @@ public sealed class RunAllTests : IDisposable
         {
             return false;
         }
-    }
-
-    private static string FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
     }
 }

@@ -172,7 +172,7 @@ public sealed class DatabaseMigratorTests(PostgresFixture fixture)
     [Fact]
     public async Task Migrate_NothingListening_TimesOutNamingTheSettingAndLogsEachAttempt()
     {
-        await using var dataSource = TestDatabase.Unreachable(TestDatabase.FreeTcpPort());
+        await using var dataSource = TestDatabase.Unreachable(FreePorts.Next());
         var logger = new CollectingLogger<DatabaseMigrator>();
 
         var error = await Assert.ThrowsAsync<TimeoutException>(

@@ -52,6 +52,20 @@ public sealed class DeadLetterWriterTests(PostgresFixture fixture)
     }
 
     [Fact]
+    public async Task Write_NewPayloadAtAReusedOffset_IsKept()
+    {
+        // A recreated topic (or a restarted development broker) hands out offsets again from zero.
+        await using var dataSource = await TestDatabase.CreateMigratedAsync(fixture.Server);
+        var writer = new DeadLetterWriter(dataSource);
+
+        var first = await writer.WriteAsync([new DeadLetter("user-events", 3, 40, [1, 2], "InvalidJson: first", ReceivedAt)], CancellationToken.None);
+        var second = await writer.WriteAsync([new DeadLetter("user-events", 3, 40, [9, 9], "InvalidJson: second", ReceivedAt)], CancellationToken.None);
+
+        Assert.Equal((1, 1), (first, second));
+        Assert.Equal(2L, await TestDatabase.ScalarAsync<long>(dataSource, "SELECT count(*) FROM dead_letters WHERE kafka_offset = 40"));
+    }
+
+    [Fact]
     public async Task Write_LettersWithoutKafkaCoordinates_AreAlwaysKept()
     {
         await using var dataSource = await TestDatabase.CreateMigratedAsync(fixture.Server);
@@ -80,7 +94,7 @@ public sealed class DeadLetterWriterTests(PostgresFixture fixture)
     [Fact]
     public async Task Write_Empty_ReturnsZeroWithoutConnecting()
     {
-        await using var dataSource = TestDatabase.Unreachable(TestDatabase.FreeTcpPort());
+        await using var dataSource = TestDatabase.Unreachable(FreePorts.Next());
 
         Assert.Equal(0, await new DeadLetterWriter(dataSource).WriteAsync([], CancellationToken.None));
     }

@@ -49,8 +49,8 @@ public sealed class OrleansClusterFixture : IAsyncLifetime
         _dataSource = NpgsqlDataSource.Create(ConnectionString);
         await TestDatabase.Migrator(_dataSource).MigrateAsync(CancellationToken.None);
 
-        SiloPort = TestDatabase.FreeTcpPort();
-        GatewayPort = TestDatabase.FreeTcpPort();
+        SiloPort = FreePorts.Next();
+        GatewayPort = FreePorts.Next();
         _silo = await StartSiloAsync(SiloPort, GatewayPort);
         _client = await StartClientAsync();
     }

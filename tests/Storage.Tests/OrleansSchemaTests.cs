@@ -105,8 +105,8 @@ public sealed class OrleansSchemaTests(OrleansClusterFixture cluster, ITestOutpu
     [Fact]
     public async Task SecondSilo_JoinsThenLeaves_IsMarkedDeadAndItsRowCleanedUp()
     {
-        var siloPort = TestDatabase.FreeTcpPort();
-        var second = await cluster.StartSiloAsync(siloPort, TestDatabase.FreeTcpPort());
+        var siloPort = FreePorts.Next();
+        var second = await cluster.StartSiloAsync(siloPort, FreePorts.Next());
         try
         {
             Assert.Equal(Active, await StatusOfSiloAsync(siloPort));

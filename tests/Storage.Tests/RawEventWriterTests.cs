@@ -117,7 +117,7 @@ public sealed class RawEventWriterTests(PostgresFixture fixture)
     public async Task Write_Empty_ReturnsZeroWithoutConnecting()
     {
         // Nothing listens there: any round trip would throw.
-        await using var dataSource = TestDatabase.Unreachable(TestDatabase.FreeTcpPort());
+        await using var dataSource = TestDatabase.Unreachable(FreePorts.Next());
 
         Assert.Equal(0, await new RawEventWriter(dataSource).WriteAsync([], CancellationToken.None));
     }

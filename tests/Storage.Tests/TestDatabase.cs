@@ -63,13 +63,6 @@ internal static class TestDatabase
     /// <summary>A data source for a port where nothing listens: any round trip fails.</summary>
     public static NpgsqlDataSource Unreachable(int port) => NpgsqlDataSource.Create(
         new NpgsqlConnectionStringBuilder { Host = "127.0.0.1", Port = port, Username = "postgres", Database = "nowhere", Timeout = 2 }.ConnectionString);
-
-    public static int FreeTcpPort()
-    {
-        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        listener.Start();
-        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
-    }
 }
 
 /// <summary>Keeps what was logged, so that tests can check what an operator would see.</summary>

@@ -85,7 +85,7 @@ public sealed partial class PostgresServer : IAsyncDisposable
             {
                 // The port is free when picked but another process may take it before the postmaster binds it; a fresh
                 // port on the next attempt resolves that race.
-                server.Port = FreeTcpPort();
+                server.Port = FreePorts.Next();
                 try
                 {
                     await server.PgCtlStartAsync(cancellationToken);
@@ -402,13 +402,6 @@ public sealed partial class PostgresServer : IAsyncDisposable
     {
         var temp = Path.GetTempPath();
         return temp.Length <= 40 ? temp : "/tmp";
-    }
-
-    private static int FreeTcpPort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     private static string FindBinDirectory()

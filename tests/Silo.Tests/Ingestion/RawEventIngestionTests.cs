@@ -114,6 +114,68 @@ public sealed class RawEventIngestionTests(PostgresFixture postgres) : IClassFix
     }
 
     [Fact]
+    public async Task Silo_PostgresDownForAWhile_RetriesThenStoresEverythingOnce()
+    {
+        var before = MakeEvents(1_000);
+        await ProduceAsync(before.Select(Keyed));
+        using var silo = SiloHost.Start(_kafka.BootstrapServers, _database, $"group-{Guid.NewGuid():N}",
+            new Dictionary<string, string?> { ["Kafka:RetryDelay"] = "00:00:00.200" });
+        var status = silo.Services.GetRequiredService<IngestionStatus>();
+        await Eventually.UntilAsync(async () => await CountAsync("raw_events") == before.Count, Deadline, "the first events stored");
+
+        await postgres.Server.StopAsync();
+        var during = MakeEvents(1_000);
+        await ProduceAsync(during.Select(Keyed));
+        await Eventually.UntilAsync(() => status.WriteFailures >= 2, Deadline, "the silo to fail and retry while PostgreSQL is down");
+        Assert.Equal(before.Count, status.Inserted);
+
+        await postgres.Server.StartAgainAsync();
+        await Eventually.UntilAsync(async () => await CountAsync("raw_events") == before.Count + during.Count, Deadline, "every event stored after PostgreSQL came back");
+
+        await using var data = NpgsqlDataSource.Create(_database);
+        Assert.Equal(before.Count + during.Count, await ScalarAsync<long>(data, "select count(distinct event_id) from raw_events"));
+        Assert.Equal(before.Count + during.Count, status.Inserted);
+        Assert.Equal(0, status.MissedOffsets);
+
+        // Reading resumed after the outage: a new event still flows.
+        var after = MakeEvents(10);
+        await ProduceAsync(after.Select(Keyed));
+        await Eventually.UntilAsync(async () => await CountAsync("raw_events") == before.Count + during.Count + after.Count, Deadline, "events after the recovery");
+    }
+
+    [Fact]
+    public async Task Silo_DataExpiredBeforeItWasRead_CountsAndLogsTheGap()
+    {
+        // One partition, so that the broker's per-partition retention (newest ~5 MiB) is easy to overrun.
+        const string topic = "expiring_events";
+        _kafka.CreateTopic(topic, 1);
+        var group = $"group-{Guid.NewGuid():N}";
+        var settings = new Dictionary<string, string?> { ["Kafka:Topic"] = topic };
+
+        var first = MakeEvents(100);
+        await ProduceAsync(first.Select(Keyed), topic);
+        using (SiloHost.Start(_kafka.BootstrapServers, _database, group, settings))
+        {
+            await Eventually.UntilAsync(async () => await CountAsync("raw_events") == first.Count, Deadline, "the first events stored and committed");
+        }
+
+        // ~9 MB of poorly compressible events while no silo reads: the oldest of them expire.
+        var bulky = MakeEvents(20_000)
+            .Select(e => e with { SessionId = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(60)) })
+            .ToList();
+        await ProduceAsync(bulky.Select(Keyed), topic, CompressionType.None);
+
+        using var restarted = SiloHost.Start(_kafka.BootstrapServers, _database, group, settings);
+        var status = restarted.Services.GetRequiredService<IngestionStatus>();
+        await Eventually.UntilAsync(() => status.MissedOffsets > 0 && status.Consumed + status.MissedOffsets == bulky.Count,
+            Deadline, "the restarted silo to read what is left and count what expired");
+
+        Assert.InRange(status.MissedOffsets, 1, bulky.Count - 1);
+        await Eventually.UntilAsync(async () => await CountAsync("raw_events") == first.Count + bulky.Count - status.MissedOffsets,
+            Deadline, "every event still in the broker to be stored");
+    }
+
+    [Fact]
     public async Task Silo_Ready_AfterJoiningTheConsumerGroup()
     {
         using var silo = SiloHost.Start(_kafka.BootstrapServers, _database, $"group-{Guid.NewGuid():N}");
@@ -128,6 +190,8 @@ public sealed class RawEventIngestionTests(PostgresFixture postgres) : IClassFix
     [InlineData("Kafka:BootstrapServers", "no-port-here", "Kafka:BootstrapServers")]
     [InlineData("Kafka:MaxBatchSize", "0", "Kafka:MaxBatchSize")]
     [InlineData("Kafka:Topic", " ", "Kafka:Topic")]
+    [InlineData("Orleans:ClusterId", "", "Orleans:ClusterId")]
+    [InlineData("Postgres:ConnectionString", "Host=127.0.0.1;Port=notaport", "Postgres:ConnectionString")]
     public void Silo_BadSetting_StopsStartUpNamingTheSetting(string key, string value, string named)
     {
         var error = Assert.ThrowsAny<OptionsValidationException>(() =>
@@ -158,14 +222,14 @@ public sealed class RawEventIngestionTests(PostgresFixture postgres) : IClassFix
 
     private static (string? Key, byte[] Value) Keyed(UserEvent e) => (e.UserId, UserEventJson.ToUtf8Bytes(e));
 
-    private async Task ProduceAsync(IEnumerable<(string? Key, byte[] Value)> messages)
+    private async Task ProduceAsync(IEnumerable<(string? Key, byte[] Value)> messages, string topic = Topic, CompressionType compression = CompressionType.Lz4)
     {
-        var config = new ProducerConfig { BootstrapServers = _kafka.BootstrapServers, EnableIdempotence = true, LingerMs = 5, CompressionType = CompressionType.Lz4 };
+        var config = new ProducerConfig { BootstrapServers = _kafka.BootstrapServers, EnableIdempotence = true, LingerMs = 5, CompressionType = compression };
         using var producer = new ProducerBuilder<string?, byte[]>(config).Build();
         var failures = 0;
         foreach (var (key, value) in messages)
         {
-            producer.Produce(Topic, new Message<string?, byte[]> { Key = key, Value = value }, report =>
+            producer.Produce(topic, new Message<string?, byte[]> { Key = key, Value = value }, report =>
             {
                 if (report.Error.IsError) Interlocked.Increment(ref failures);
             });

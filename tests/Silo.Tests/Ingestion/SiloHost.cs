@@ -1,5 +1,4 @@
-using System.Net;
-using System.Net.Sockets;
+using Analytics.TestInfrastructure;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 
@@ -20,8 +19,8 @@ internal sealed class SiloHost(IReadOnlyDictionary<string, string?> settings) : 
             ["Kafka:SessionTimeout"] = "00:00:02",
             ["Urls"] = "http://127.0.0.1:0",
             ["Postgres:ConnectionString"] = connectionString,
-            ["Orleans:SiloPort"] = FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
-            ["Orleans:GatewayPort"] = FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Orleans:SiloPort"] = FreePorts.NextAsText(),
+            ["Orleans:GatewayPort"] = FreePorts.NextAsText(),
             ["Orleans:ClusterId"] = $"test-{Guid.NewGuid():N}",
         };
         foreach (var (key, value) in extra ?? new Dictionary<string, string?>()) settings[key] = value;
@@ -34,12 +33,5 @@ internal sealed class SiloHost(IReadOnlyDictionary<string, string?> settings) : 
     {
         foreach (var (key, value) in settings) builder.UseSetting(key, value);
         builder.UseEnvironment("Development");
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }
