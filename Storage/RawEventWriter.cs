@@ -31,9 +31,11 @@ public sealed class RawEventWriter
 
     private const string CopyIntoStaging = $"COPY raw_events_staging ({Columns}) FROM STDIN (FORMAT BINARY)";
 
+    // Ordered so that of two copies of one event in a batch, the earlier one in the log is the one kept.
     private const string MoveStagedEvents = $"""
         INSERT INTO raw_events ({Columns})
         SELECT {Columns} FROM raw_events_staging
+        ORDER BY kafka_partition, kafka_offset
         ON CONFLICT (event_id) DO NOTHING
         """;
 

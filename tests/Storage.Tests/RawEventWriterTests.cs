@@ -43,9 +43,10 @@ public sealed class RawEventWriterTests(PostgresFixture fixture)
         await using var dataSource = await TestDatabase.CreateMigratedAsync(fixture.Server);
         var e = Event(1);
 
-        var inserted = await new RawEventWriter(dataSource).WriteAsync([Raw(e, offset: 7), Raw(e, offset: 8)], CancellationToken.None);
+        var inserted = await new RawEventWriter(dataSource).WriteAsync([Raw(e, offset: 8), Raw(e, offset: 7)], CancellationToken.None);
 
         Assert.Equal(1, inserted);
+        // The copy that came first in the log is kept, whatever the order in the batch.
         Assert.Equal(7L, await TestDatabase.ScalarAsync<long>(dataSource, "SELECT kafka_offset FROM raw_events"));
     }
 
