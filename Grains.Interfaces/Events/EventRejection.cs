@@ -6,13 +6,13 @@ public enum EventRejectionCode
     /// <summary>The payload is empty.</summary>
     Empty,
 
-    /// <summary>The payload is not JSON, or not one JSON object.</summary>
+    /// <summary>The payload is not JSON, or not one JSON object, or it repeats a field of the contract.</summary>
     InvalidJson,
 
     /// <summary>A required field is absent, null or blank.</summary>
     MissingField,
 
-    /// <summary>A field has the wrong JSON type or an unusable value.</summary>
+    /// <summary>A field has the wrong JSON type or an unusable value (control characters, surrounding whitespace, an unpaired surrogate).</summary>
     InvalidField,
 
     /// <summary>A string field is longer than the contract allows.</summary>
@@ -21,7 +21,7 @@ public enum EventRejectionCode
     /// <summary><c>event_type</c> is not one of view, add_to_cart, purchase.</summary>
     UnknownEventType,
 
-    /// <summary><c>event_time</c> is not an ISO-8601 time with an offset.</summary>
+    /// <summary><c>event_time</c> is not an RFC 3339 (ISO-8601 extended) time with an offset.</summary>
     InvalidTimestamp,
 
     /// <summary><c>event_time</c> is too far in the future or the past to be real.</summary>

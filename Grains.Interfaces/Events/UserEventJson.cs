@@ -8,7 +8,7 @@ namespace Analytics.Grains.Interfaces.Events;
 
 /// <summary>
 /// The wire contract of <see cref="UserEvent"/>: one snake_case JSON object per event. Parsing validates every rule and
-/// says exactly why it refuses a payload; unknown extra fields are ignored.
+/// says exactly why it refuses a payload; unknown extra fields are ignored, a contract field given twice is refused.
 /// </summary>
 public static class UserEventJson
 {
@@ -28,6 +28,19 @@ public static class UserEventJson
     public const decimal MaxPrice = 1_000_000_000m;
 
     private static readonly string[] WireEventTypes = ["view", "add_to_cart", "purchase"];
+
+    /// <summary>Every <see cref="char.IsControl(char)"/> character (C0, DEL, C1) and the line and paragraph separators.</summary>
+    private static readonly SearchValues<char> ForbiddenCharacters = SearchValues.Create(
+        [.. Enumerable.Range(0, 0xA0).Select(c => (char)c).Where(char.IsControl), '\u2028', '\u2029']);
+
+    /// <summary>
+    /// What <see cref="TryParseTimestamp"/> rewrites an accepted time to before the exact parse: the round-trip format,
+    /// <c>2026-11-25T13:45:10.2500000+02:00</c>, which .NET parses on a fast path (a custom format is ~6× slower).
+    /// </summary>
+    private const string CanonicalTimeFormat = "O";
+
+    /// <summary>Length of a <see cref="DateTimeOffset"/> in <see cref="CanonicalTimeFormat"/>.</summary>
+    private const int CanonicalTimeLength = 33;
 
     /// <summary>The wire name of an event type (<c>view</c>, <c>add_to_cart</c>, <c>purchase</c>).</summary>
     public static string ToWireName(this UserEventType type) => WireEventTypes[(int)type];
@@ -71,7 +84,7 @@ public static class UserEventJson
         }
         catch (JsonException ex)
         {
-            rejection = Describe(ex);
+            rejection = Describe(ex, utf8Json);
             return false;
         }
 
@@ -122,14 +135,24 @@ public static class UserEventJson
         Channel = e.Channel,
     };
 
-    private static EventRejection Describe(JsonException ex)
+    private static EventRejection Describe(JsonException ex, ReadOnlySpan<byte> utf8Json)
     {
-        // A well-formed document whose value has the wrong type fails inside a converter: the inner exception says so and
-        // the path names the field. Syntax errors come straight from the reader, with no inner exception.
+        // A value the converter cannot read fails with an inner exception, and the path names the field: a value of the
+        // wrong type, or a string holding an unpaired surrogate escape. Both are an InvalidOperationException whose
+        // message is not a contract, so the payload itself is looked at again to tell them apart. A repeated contract
+        // field fails without an inner exception, as syntax errors do; again the payload says which it was. This runs
+        // only for refused payloads.
         var field = ex.Path is { Length: > 2 } path && path.StartsWith("$.", StringComparison.Ordinal) ? path[2..] : null;
         if (field is not null && ex.InnerException is InvalidOperationException or FormatException or OverflowException)
         {
-            return new EventRejection(EventRejectionCode.InvalidField, $"field '{field}' has the wrong JSON type ({ExpectedType(field)} expected)");
+            return IsStringField(field) && Inspect(utf8Json, field).UnpairedSurrogate
+                ? new EventRejection(EventRejectionCode.InvalidField, $"field '{field}' is not valid Unicode text (unpaired surrogate)")
+                : new EventRejection(EventRejectionCode.InvalidField, $"field '{field}' has the wrong JSON type ({ExpectedType(field)} expected)");
+        }
+
+        if (field is not null && ex.InnerException is null && IsContractField(field) && Inspect(utf8Json, field).Occurrences > 1)
+        {
+            return new EventRejection(EventRejectionCode.InvalidJson, $"duplicate property '{field}'");
         }
 
         return new EventRejection(
@@ -137,7 +160,66 @@ public static class UserEventJson
             $"invalid JSON at line {ex.LineNumber + 1}, byte {ex.BytePositionInLine + 1}: not a single well-formed JSON object");
     }
 
-    private static string ExpectedType(string field) => field == "price" ? "a number" : "a string";
+    private static string ExpectedType(string field) => IsStringField(field) ? "a string" : "a number";
+
+    private static bool IsStringField(string field) => field != "price";
+
+    private static bool IsContractField(string field)
+    {
+        foreach (var property in UserEventJsonContext.Default.UserEventWire.Properties)
+        {
+            if (property.Name == field) return true;
+        }
+
+        return false;
+    }
+
+    /// <summary>
+    /// How often <paramref name="field"/> occurs at the top level of the payload (names compared after unescaping), and
+    /// whether one of its values is a JSON string that does not decode to valid UTF-16 (the reader accepts any
+    /// <c>\uXXXX</c> escape, so <c>"\ud800"</c> is well-formed JSON). Counts up to the first syntax error.
+    /// </summary>
+    private static (int Occurrences, bool UnpairedSurrogate) Inspect(ReadOnlySpan<byte> utf8Json, string field)
+    {
+        var reader = new Utf8JsonReader(utf8Json);
+        var occurrences = 0;
+        var unpairedSurrogate = false;
+        try
+        {
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject) return (0, false);
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                var match = reader.ValueTextEquals(field);
+                reader.Read();
+                if (match)
+                {
+                    occurrences++;
+                    unpairedSurrogate |= reader.TokenType == JsonTokenType.String && !IsValidUtf16String(ref reader);
+                }
+
+                reader.Skip();
+            }
+        }
+        catch (JsonException)
+        {
+            // Malformed further on: what came before has been counted.
+        }
+
+        return (occurrences, unpairedSurrogate);
+    }
+
+    private static bool IsValidUtf16String(ref Utf8JsonReader reader)
+    {
+        try
+        {
+            reader.GetString();
+            return true;
+        }
+        catch (InvalidOperationException)
+        {
+            return false;
+        }
+    }
 
     private static EventRejection? Validate(UserEventWire w, DateTimeOffset now, out UserEvent? userEvent)
     {
@@ -192,20 +274,88 @@ public static class UserEventJson
     }
 
     /// <summary>
-    /// ISO-8601 with an explicit offset (<c>Z</c> or <c>±hh:mm</c>) is required: a time without one is ambiguous,
-    /// and guessing the zone would silently shift events between windows.
+    /// RFC 3339 (ISO-8601 extended format) with an explicit offset, and nothing else: a time without an offset is
+    /// ambiguous, guessing the zone would silently shift events between windows, and a culture's form
+    /// (<c>11/25/2026</c>) may be day-first or month-first. Accepted: <c>YYYY-MM-DD</c>, then <c>T</c>, <c>t</c> or one
+    /// space, <c>hh:mm:ss</c>, an optional fraction of 1–9 digits (truncated to 7, .NET's tick precision), then
+    /// <c>Z</c>, <c>z</c>, <c>±hh:mm</c>, or the ISO basic offsets <c>±hhmm</c> and <c>±hh</c>. No surrounding spaces.
     /// </summary>
+    /// <remarks>
+    /// The shape is checked here and rewritten into one canonical form on the stack; the invariant-culture exact parse
+    /// of that form then checks the values: month 13, 30 February, hour 24, second 60 (.NET has no leap seconds), an
+    /// offset beyond ±14:00, a time outside years 1–9999 in UTC. No allocation, and about 4× faster than the
+    /// culture-aware <see cref="DateTimeOffset.TryParse(string?, IFormatProvider?, DateTimeStyles, out DateTimeOffset)"/>.
+    /// </remarks>
     private static bool TryParseTimestamp(string value, out DateTimeOffset time)
     {
         time = default;
-        var s = value.AsSpan().Trim();
-        if (s.Length < 20 || s[10] is not ('T' or 't' or ' ')) return false;
-        var hasOffset = s[^1] is 'Z' or 'z' || (s.Length >= 6 && s[^6] is '+' or '-' && s[^3] == ':');
-        if (!hasOffset) return false;
-        if (!DateTimeOffset.TryParse(s, CultureInfo.InvariantCulture, DateTimeStyles.AllowWhiteSpaces, out var parsed)) return false;
+        var s = value.AsSpan();
+        if (s.Length is < 20 or > 35
+            || !AreDigits(s[..4]) || s[4] != '-' || !AreDigits(s.Slice(5, 2)) || s[7] != '-' || !AreDigits(s.Slice(8, 2))
+            || s[10] is not ('T' or 't' or ' ')
+            || !AreDigits(s.Slice(11, 2)) || s[13] != ':' || !AreDigits(s.Slice(14, 2)) || s[16] != ':' || !AreDigits(s.Slice(17, 2)))
+        {
+            return false;
+        }
+
+        // yyyy-MM-ddTHH:mm:ss.fffffff+hh:mm
+        Span<char> canonical = stackalloc char[CanonicalTimeLength];
+        s[..10].CopyTo(canonical);
+        canonical[10] = 'T';
+        s.Slice(11, 8).CopyTo(canonical[11..]);
+        canonical[19] = '.';
+        var fraction = canonical.Slice(20, 7);
+        fraction.Fill('0');
+
+        var rest = s[19..];
+        if (rest[0] == '.')
+        {
+            var digits = rest[1..].IndexOfAnyExceptInRange('0', '9');
+            if (digits is < 1 or > 9) return false;
+            rest.Slice(1, Math.Min(digits, fraction.Length)).CopyTo(fraction);
+            rest = rest[(1 + digits)..];
+        }
+
+        ReadOnlySpan<char> hours;
+        ReadOnlySpan<char> minutes;
+        switch (rest)
+        {
+            case ['Z' or 'z']:
+                hours = minutes = "00";
+                break;
+            case ['+' or '-', _, _]:
+                hours = rest[1..3];
+                minutes = "00";
+                break;
+            case ['+' or '-', _, _, _, _]:
+                hours = rest[1..3];
+                minutes = rest[3..];
+                break;
+            case ['+' or '-', _, _, ':', _, _]:
+                hours = rest[1..3];
+                minutes = rest[4..];
+                break;
+            default:
+                return false;
+        }
+
+        // The exact parse checks the offset's hours (at most 14) but not its minutes.
+        if (!AreDigits(hours) || !AreDigits(minutes) || minutes[0] > '5') return false;
+        canonical[27] = rest[0] is 'Z' or 'z' ? '+' : rest[0];
+        hours.CopyTo(canonical[28..]);
+        canonical[30] = ':';
+        minutes.CopyTo(canonical[31..]);
+
+        if (!DateTimeOffset.TryParseExact(canonical, CanonicalTimeFormat, CultureInfo.InvariantCulture, DateTimeStyles.None, out var parsed))
+        {
+            return false;
+        }
+
         time = parsed.ToUniversalTime();
         return true;
     }
+
+    private static bool AreDigits(ReadOnlySpan<char> s) => !s.IsEmpty && !s.ContainsAnyExceptInRange('0', '9');
 
     private static EventRejection Missing(string field) => new(EventRejectionCode.MissingField, $"missing field '{field}'");
 
@@ -215,18 +365,26 @@ public static class UserEventJson
     private static EventRejection? RequiredId(string? value, string field)
         => Required(value, field) ?? (value!.Length > MaxIdLength
             ? new(EventRejectionCode.FieldTooLong, $"field '{field}' is {value.Length} characters long (at most {MaxIdLength})")
-            : ControlCharacters(value, field));
+            : ControlCharacters(value, field) ?? Padding(value, field));
 
+    /// <summary>A blank label counts as absent; control characters are refused even then.</summary>
     private static EventRejection? Optional(string? value, string field)
         => value is { Length: > MaxLabelLength }
             ? new(EventRejectionCode.FieldTooLong, $"field '{field}' is {value.Length} characters long (at most {MaxLabelLength})")
-            : value is null ? null : ControlCharacters(value, field);
+            : value is null ? null : ControlCharacters(value, field) ?? (string.IsNullOrWhiteSpace(value) ? null : Padding(value, field));
 
     // Identifiers and labels are printable text: a control character (NUL above all, which PostgreSQL text cannot
-    // hold) means a broken sender, and storing a mangled id would split one user into two.
+    // hold; a line separator, which breaks line-based logs and exports) means a broken sender, and storing a mangled
+    // id would split one user into two.
     private static EventRejection? ControlCharacters(string value, string field)
-        => value.AsSpan().IndexOfAnyInRange('\0', '\u001f') >= 0 || value.Contains('\u007f', StringComparison.Ordinal)
+        => value.AsSpan().ContainsAny(ForbiddenCharacters)
             ? new(EventRejectionCode.InvalidField, $"field '{field}' contains control characters")
+            : null;
+
+    // Not trimmed but refused: "user_1 " stored as it came would be a second user, and trimming would hide a sender's bug.
+    private static EventRejection? Padding(string value, string field)
+        => char.IsWhiteSpace(value[0]) || char.IsWhiteSpace(value[^1])
+            ? new(EventRejectionCode.InvalidField, $"field '{field}' has leading or trailing whitespace")
             : null;
 
     private static string Clip(string value) => value.Length <= 40 ? value : string.Concat(value.AsSpan(0, 40), "…");
@@ -270,7 +428,8 @@ internal sealed class UserEventWireOut
     PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower,
     GenerationMode = JsonSourceGenerationMode.Default,
     AllowTrailingCommas = false,
-    ReadCommentHandling = JsonCommentHandling.Disallow)]
+    ReadCommentHandling = JsonCommentHandling.Disallow,
+    AllowDuplicateProperties = false)]
 [JsonSerializable(typeof(UserEventWire))]
 [JsonSerializable(typeof(UserEventWireOut))]
 internal sealed partial class UserEventJsonContext : JsonSerializerContext;

@@ -37,17 +37,29 @@ internal sealed class SafeMockClusterHandle : SafeHandle
     {
         var result = new SafeMockClusterHandle(owner);
         var addedRef = false;
-        owner.DangerousAddRef(ref addedRef);
-        var cluster = LibrdkafkaNative.MockClusterNew(owner, brokerCount);
-        if (cluster == 0)
+        nint cluster = 0;
+        try
         {
-            owner.DangerousRelease();
-            result.SetHandleAsInvalid();
-            return null;
+            owner.DangerousAddRef(ref addedRef);
+            cluster = LibrdkafkaNative.MockClusterNew(owner, brokerCount);
+        }
+        finally
+        {
+            if (cluster == 0)
+            {
+                // No cluster (librdkafka refused, or the call threw): ReleaseHandle will never run, so the reference
+                // taken on the owner is returned here, or the instance could never be destroyed.
+                if (addedRef) owner.DangerousRelease();
+                result.SetHandleAsInvalid();
+            }
+            else
+            {
+                // From here the reference belongs to the cluster handle and ReleaseHandle returns it.
+                result.SetHandle(cluster);
+            }
         }
 
-        result.SetHandle(cluster);
-        return result;
+        return cluster == 0 ? null : result;
     }
 
     protected override bool ReleaseHandle()

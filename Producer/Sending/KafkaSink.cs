@@ -41,6 +41,8 @@ public sealed class KafkaSink : IMessageSink
     private readonly Action<DeliveryReport<byte[]?, byte[]>> _onDelivery;
     private volatile bool _connected;
     private volatile string? _lastError;
+    // Written by the single sending thread, read by FlushAsync after sending stopped.
+    private long _handedOver;
 
     private KafkaSink(KafkaSinkSettings settings, SendStatistics statistics, TextWriter log)
     {
@@ -119,6 +121,7 @@ public sealed class KafkaSink : IMessageSink
             try
             {
                 _producer.Produce(_topic, produced, _onDelivery);
+                _handedOver++;
                 return;
             }
             catch (ProduceException<byte[]?, byte[]> ex) when (ex.Error.Code == Confluent.Kafka.ErrorCode.Local_QueueFull)
@@ -135,7 +138,16 @@ public sealed class KafkaSink : IMessageSink
         while (!cancellationToken.IsCancellationRequested)
         {
             var remaining = await Task.Run(() => _producer.Flush(TimeSpan.FromMilliseconds(500)), CancellationToken.None).ConfigureAwait(false);
-            if (remaining == 0) return;
+            if (remaining == 0) break;
+        }
+
+        // Flush returns once librdkafka's queue is empty, which can be a moment before the last delivery handlers have
+        // run on the client's poll thread; the summary and the exit code must count every report.
+        var deadline = Environment.TickCount64 + 5_000;
+        while (_statistics.Delivered + _statistics.Failed < _handedOver && Environment.TickCount64 < deadline
+               && !cancellationToken.IsCancellationRequested)
+        {
+            await Task.Delay(1, CancellationToken.None).ConfigureAwait(false);
         }
     }
 

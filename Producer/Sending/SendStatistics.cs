@@ -41,7 +41,8 @@ public sealed class SendStatistics
 
     public void OnFailed(string error)
     {
-        Interlocked.Increment(ref _failed);
+        // The error first: whoever sees the count go up also finds a first error to report.
         Interlocked.CompareExchange(ref _firstError, error, null);
+        Interlocked.Increment(ref _failed);
     }
 }

@@ -247,10 +247,13 @@ public sealed class ShopSimulator
         var persona = user.Persona;
         user.Session.Clear();
         user.SessionPosition = 0;
-        user.SessionsStarted++;
+        // A UUID v7 of the session's start with bits of the user's seeded stream: reproducible for a seed and --start,
+        // and unique across runs, so a restarted producer never reuses an id that an earlier run already stored (a
+        // per-run counter such as "user_17-s3" would start again at s1).
+        var sessionId = UuidV7.Create(startMs, random).ToString();
         var device = random.Chance(0.75) ? persona.PreferredDevice : (Device)random.NextInt(3);
         var channel = (byte)random.Pick(persona.ChannelWeights);
-        var session = new SimulatedSession($"{user.Id}-s{user.SessionsStarted}", device, channel);
+        var session = new SimulatedSession(sessionId, device, channel);
 
         // 1 + a geometric-like count: mean ≈ MeanViews, capped so that no session runs for hours.
         var views = 1 + (int)Math.Min(59, Math.Floor(random.Exponential(persona.MeanViews - 0.5)));

@@ -18,7 +18,7 @@ public readonly record struct SimulatedEvent(
 }
 
 /// <summary>One session of one user: its id, device and channel, and the parts of its events' JSON that it fixes.</summary>
-/// <param name="Id">Wire session id, <c>user_17-s3</c>: unique and reproducible.</param>
+/// <param name="Id">Wire session id: a UUID v7 of the session's start (see <see cref="UuidV7"/>), unique across runs and reproducible.</param>
 /// <param name="Device">Device of every event of the session.</param>
 /// <param name="Channel">Index into <see cref="Persona.Channels"/>.</param>
 public sealed record SimulatedSession(string Id, Device Device, byte Channel)

@@ -45,8 +45,6 @@ internal sealed class SimulatedUser
 
     public int SessionPosition { get; set; }
 
-    public int SessionsStarted { get; set; }
-
     public bool HasPendingEvent => SessionPosition < Session.Count;
 
     public long FirstEventMs { get; set; } = -1;

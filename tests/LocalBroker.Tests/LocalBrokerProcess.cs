@@ -86,7 +86,7 @@ internal sealed class LocalBrokerProcess : IAsyncDisposable
     {
         var directory = Directory.CreateTempSubdirectory("localbroker-tests-").FullName;
         var bootstrapFile = Path.Combine(directory, "bootstrap.txt");
-        var controlUrl = new Uri($"http://127.0.0.1:{FreeTcpPort()}");
+        var controlUrl = new Uri($"http://127.0.0.1:{FreePorts.Next()}");
         var dll = Path.Combine(RepositoryPaths.BuildOutput("LocalBroker"), "Analytics.LocalBroker.dll");
         if (!File.Exists(dll))
         {
@@ -178,12 +178,5 @@ internal sealed class LocalBrokerProcess : IAsyncDisposable
         {
             // Exited meanwhile.
         }
-    }
-
-    private static int FreeTcpPort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

@@ -37,14 +37,17 @@ public sealed class FunnelTests
         Assert.True(CartRate("grocery") > 1.5 * CartRate("electronics"), $"grocery {CartRate("grocery"):P1} vs electronics {CartRate("electronics"):P1}");
 
         // A purchase is always of a product carted earlier in the same session, at the same price, once per cart addition.
+        // A session id is a UUID v7 of the session's first event time, and belongs to one user.
         foreach (var session in sessions)
         {
             var carted = new Dictionary<string, (int Count, decimal Price)>();
-            var device = session.First().Device;
+            var first = session.First();
+            Assert.True(Guid.TryParseExact(session.Key, "D", out var sessionUuid) && sessionUuid.Version == 7, $"session id {session.Key} is not a UUID v7");
+            Assert.Equal(first.EventTime.ToUnixTimeMilliseconds(), UuidV7.GetUnixTimeMilliseconds(sessionUuid));
             foreach (var e in session)
             {
-                Assert.Equal(device, e.Device);
-                Assert.StartsWith(e.UserId + "-s", e.SessionId, StringComparison.Ordinal);
+                Assert.Equal(first.Device, e.Device);
+                Assert.Equal(first.UserId, e.UserId);
                 if (e.EventType == UserEventType.AddToCart)
                 {
                     carted[e.ProductId] = (carted.GetValueOrDefault(e.ProductId).Count + 1, e.Price);

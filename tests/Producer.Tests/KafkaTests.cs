@@ -147,11 +147,7 @@ public sealed class KafkaTests(KafkaFixture kafka)
     public async Task UnreachableBroker_ExitCode3_WithinTheTimeout()
     {
         // A port that was just free: nothing listens there.
-        var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        var servers = $"127.0.0.1:{port}";
+        var servers = $"127.0.0.1:{FreePorts.Next()}";
 
         var stopwatch = Stopwatch.StartNew();
         var (code, error) = await TestStreams.RunCliAsync("--bootstrap-servers", servers, "--connect-timeout", "2s", "--events", "10");

@@ -100,6 +100,26 @@ public sealed class StreamContentTests
     }
 
     [Fact]
+    public void SessionIds_NewForEveryOtherStartOrSeed_SameForTheSameSeedAndStart()
+    {
+        // A restarted producer (another --start) or another seed must not reuse a stored session id for a new session;
+        // the same seed and start reproduce the same ones.
+        static HashSet<string> SessionIds(SimulationSettings settings)
+        {
+            var (messages, _) = TestStreams.Generate(settings with { MaxEvents = 5_000 });
+            var now = TestStreams.NowAfter(messages);
+            return messages.Select(m => TestStreams.Parse(m, now).SessionId).ToHashSet();
+        }
+
+        var first = SessionIds(Settings);
+        Assert.True(first.Count > 400, $"only {first.Count} sessions");
+        Assert.Equal(first, SessionIds(Settings));
+        Assert.Empty(first.Intersect(SessionIds(Settings with { Start = Settings.Start.AddMilliseconds(1) })));
+        Assert.Empty(first.Intersect(SessionIds(Settings with { Start = Settings.Start.AddDays(-1) })));
+        Assert.Empty(first.Intersect(SessionIds(Settings with { Seed = Settings.Seed + 1 })));
+    }
+
+    [Fact]
     public void MessageKeys_FromPayload_OnlyUsableUserIds()
     {
         Assert.Equal("user_1"u8.ToArray(), MessageKeys.FromPayload("""{"a":[1,{"user_id":"x"}],"user_id":"user_1"}"""u8));

@@ -35,6 +35,13 @@ public sealed class UserEventJsonTests
         return node.ToJsonString();
     }
 
+    /// <summary>Sets one field to raw JSON text, for values that JsonNode cannot write (a lone surrogate escape).</summary>
+    private static string WithRaw(string field, string rawJsonValue)
+        => With(field, "__raw__").Replace("\"__raw__\"", rawJsonValue, StringComparison.Ordinal);
+
+    /// <summary>The valid purchase with one more property at the end.</summary>
+    private static string Appending(string rawProperty) => string.Concat(ValidPurchase.AsSpan().TrimEnd()[..^1], ",", rawProperty, "}");
+
     [Fact]
     public void TryParse_ValidEvent_MapsEveryFieldAndNormalisesTimeToUtc()
     {
@@ -237,6 +244,70 @@ public sealed class UserEventJsonTests
         Assert.Contains(time, rejection.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("11/25/2026 10:00:00 +00:00")] // US month/day: DateTimeOffset.TryParse took it
+    [InlineData("25/11/2026 10:00:00 +00:00")]
+    [InlineData("2026/11/25 10:00:00Z")]
+    [InlineData("Wed, 25 Nov 2026 10:00:00 GMT")]
+    [InlineData("20261125T100000Z")]
+    [InlineData("2026-11-25T10:00Z")]
+    [InlineData("2026-11-25T10:00:00UTC")]
+    [InlineData("2026-11-25T10:00:00 Z")]
+    [InlineData("2026-11-25T10:00:00 +01:00")]
+    [InlineData("2026-11-25  10:00:00Z")]
+    [InlineData("2026-11-25_10:00:00Z")]
+    [InlineData(" 2026-11-25T10:00:00Z")]
+    [InlineData("2026-11-25T10:00:00Z ")]
+    [InlineData("2026-11-25T10:00:00.Z")]
+    [InlineData("2026-11-25T10:00:00,5Z")]
+    [InlineData("2026-11-25T10:00:00.1234567891Z")]
+    [InlineData("2026-11-25T10:00:00+1")]
+    [InlineData("2026-11-25T10:00:00+01:0")]
+    [InlineData("2026-11-25T10:00:00+010")]
+    [InlineData("2026-11-25T10:00:00+01:00:00")]
+    [InlineData("2026-11-25T10:00:00+01:00Z")]
+    [InlineData("2026-11-25T10:00:00\u221201:00")]
+    [InlineData("2026-11-25T10:00:00+15:00")]
+    [InlineData("2026-11-25T10:00:00+14:30")]
+    [InlineData("2026-11-25T10:00:00+05:60")]
+    [InlineData("2026-02-29T10:00:00Z")]
+    [InlineData("2026-11-31T10:00:00Z")]
+    [InlineData("2026-11-25T24:00:00Z")]
+    [InlineData("2026-11-25T10:60:00Z")]
+    [InlineData("2026-11-25T23:59:60Z")]
+    [InlineData("0000-01-01T00:00:00Z")]
+    [InlineData("0001-01-01T00:00:00+01:00")]
+    [InlineData("+2026-11-25T10:00:00Z")]
+    [InlineData("\u0662\u0660\u0662\u0666-11-25T10:00:00Z")]
+    public void TryParse_TimestampNotInRfc3339Form_IsInvalidTimestamp(string time)
+    {
+        var rejection = ParseInvalid(With("event_time", time));
+        Assert.Equal(EventRejectionCode.InvalidTimestamp, rejection.Code);
+        Assert.Contains(time, rejection.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("2026-11-25T13:45:10+01:00", "2026-11-25T12:45:10.0000000+00:00")]
+    [InlineData("2026-11-25T13:45:10+0100", "2026-11-25T12:45:10.0000000+00:00")]
+    [InlineData("2026-11-25T13:45:10+01", "2026-11-25T12:45:10.0000000+00:00")]
+    [InlineData("2026-11-25T07:15:10-05:30", "2026-11-25T12:45:10.0000000+00:00")]
+    [InlineData("2026-11-25T07:15:10-0530", "2026-11-25T12:45:10.0000000+00:00")]
+    [InlineData("2026-11-25T12:45:10-00:00", "2026-11-25T12:45:10.0000000+00:00")]
+    [InlineData("2026-11-25T12:45:10Z", "2026-11-25T12:45:10.0000000+00:00")]
+    [InlineData("2026-11-25t12:45:10z", "2026-11-25T12:45:10.0000000+00:00")]
+    [InlineData("2026-11-25 12:45:10Z", "2026-11-25T12:45:10.0000000+00:00")]
+    [InlineData("2026-11-25T12:45:10.5Z", "2026-11-25T12:45:10.5000000+00:00")]
+    [InlineData("2026-11-25T12:45:10.250+00:00", "2026-11-25T12:45:10.2500000+00:00")]
+    [InlineData("2026-11-25T12:45:10.1234567Z", "2026-11-25T12:45:10.1234567+00:00")]
+    [InlineData("2026-11-25T12:45:10.123456789Z", "2026-11-25T12:45:10.1234567+00:00")]
+    [InlineData("2026-11-26T02:45:10.999999999+14:00", "2026-11-25T12:45:10.9999999+00:00")]
+    [InlineData("2024-02-29T00:00:00Z", "2024-02-29T00:00:00.0000000+00:00")]
+    public void TryParse_Rfc3339TimestampWithOffset_IsAcceptedAsUtc(string time, string expectedUtc)
+    {
+        var e = ParseValid(With("event_time", time));
+        Assert.Equal(expectedUtc, e.EventTime.ToString("O", System.Globalization.CultureInfo.InvariantCulture));
+    }
+
     [Fact]
     public void TryParse_TimestampAsNumber_IsWrongType()
         => Assert.Equal(EventRejectionCode.InvalidField, ParseInvalid(With("event_time", 1764072000)).Code);
@@ -260,12 +331,113 @@ public sealed class UserEventJsonTests
     [InlineData("user_id", "user\u0000_1")]
     [InlineData("session_id", "s\n1")]
     [InlineData("channel", "email\u007f")]
+    [InlineData("user_id", "user\u001b[31m_1")]
+    [InlineData("product_id", "p\u0080")]
+    [InlineData("category", "home\u0085garden")]
+    [InlineData("session_id", "s\u009f1")]
+    [InlineData("user_id", "user\u2028_1")]
+    [InlineData("device", "mobile\u2029")]
+    [InlineData("user_id", "user_1\t")]
+    [InlineData("device", "\n")]
     public void TryParse_ControlCharactersInIdsOrLabels_AreInvalidField(string field, string value)
     {
         var rejection = ParseInvalid(With(field, value));
         Assert.Equal(EventRejectionCode.InvalidField, rejection.Code);
         Assert.Equal($"field '{field}' contains control characters", rejection.Message);
     }
+
+    [Theory]
+    [InlineData("user_id", " user_123")]
+    [InlineData("user_id", "user_123 ")]
+    [InlineData("session_id", "s-42\u00a0")]
+    [InlineData("product_id", "\u3000p-17")]
+    [InlineData("category", "electronics ")]
+    [InlineData("device", " mobile")]
+    [InlineData("channel", "email ")]
+    public void TryParse_IdOrLabelWithLeadingOrTrailingWhitespace_IsInvalidField(string field, string value)
+    {
+        var rejection = ParseInvalid(With(field, value));
+        Assert.Equal(EventRejectionCode.InvalidField, rejection.Code);
+        Assert.Equal($"field '{field}' has leading or trailing whitespace", rejection.Message);
+    }
+
+    [Fact]
+    public void TryParse_InnerSpacesAndBlankLabels_AreAccepted()
+    {
+        Assert.Equal("user 123", ParseValid(With("user_id", "user 123")).UserId);
+        Assert.Equal("home & garden", ParseValid(With("category", "home & garden")).Category);
+        Assert.Null(ParseValid(With("device", "  ")).Device);
+        Assert.Null(ParseValid(With("channel", "")).Channel);
+    }
+
+    [Fact]
+    public void TryParse_BlankCategory_CountsAsMissing()
+        => Assert.Equal("missing field 'category'", ParseInvalid(With("category", " ")).Message);
+
+    [Theory]
+    [InlineData("user_id", "\"\\ud800\"")]
+    [InlineData("session_id", "\"s-\\udc00-42\"")]
+    [InlineData("product_id", "\"p-17\\ud83d\"")]
+    [InlineData("event_time", "\"2026-11-25T13:45:10Z\\udfff\"")]
+    [InlineData("device", "\"\\ude00mobile\"")]
+    public void TryParse_UnpairedSurrogateEscape_IsInvalidUnicodeNotWrongType(string field, string rawValue)
+    {
+        var rejection = ParseInvalid(WithRaw(field, rawValue));
+        Assert.Equal(EventRejectionCode.InvalidField, rejection.Code);
+        Assert.Equal($"field '{field}' is not valid Unicode text (unpaired surrogate)", rejection.Message);
+    }
+
+    [Fact]
+    public void TryParse_PairedSurrogateEscape_IsAccepted()
+        => Assert.Equal("user_\U0001F600", ParseValid(WithRaw("user_id", "\"user_\\ud83d\\ude00\"")).UserId);
+
+    [Theory]
+    [InlineData("user_id", "123", "a string")]
+    [InlineData("user_id", "true", "a string")]
+    [InlineData("user_id", "[\"user_123\"]", "a string")]
+    [InlineData("device", "{\"name\":\"mobile\"}", "a string")]
+    [InlineData("price", "\"19.99\"", "a number")]
+    [InlineData("price", "\"\\ud800\"", "a number")]
+    public void TryParse_WrongJsonType_KeepsTheWrongTypeMessage(string field, string rawValue, string expected)
+    {
+        var rejection = ParseInvalid(WithRaw(field, rawValue));
+        Assert.Equal(EventRejectionCode.InvalidField, rejection.Code);
+        Assert.Equal($"field '{field}' has the wrong JSON type ({expected} expected)", rejection.Message);
+    }
+
+    [Theory]
+    [InlineData("\"price\":-1", "price")]
+    [InlineData("\"price\":199.99", "price")]
+    [InlineData("\"user_id\":\"user_456\"", "user_id")]
+    [InlineData("\"user_id\":\"user_123\"", "user_id")]
+    [InlineData("\"event_time\":\"2026-11-25T13:45:10.250+02:00\"", "event_time")]
+    [InlineData("\"channel\":null", "channel")]
+    [InlineData("\"pr\\u0069ce\":5", "price")]
+    public void TryParse_RepeatedContractField_IsInvalidJsonNamingIt(string repeated, string field)
+    {
+        var rejection = ParseInvalid(Appending(repeated));
+        Assert.Equal(EventRejectionCode.InvalidJson, rejection.Code);
+        Assert.Equal($"duplicate property '{field}'", rejection.Message);
+    }
+
+    [Fact]
+    public void TryParse_RepeatedFieldBeforeTheWrongTypeOne_ReportsTheFirstProblem()
+    {
+        // The first "price" has the wrong type: that is what the deserializer meets first.
+        var json = WithRaw("price", "\"5\"");
+        var rejection = ParseInvalid(string.Concat(json.AsSpan(0, json.Length - 1), ",\"price\":5}"));
+        Assert.Equal("field 'price' has the wrong JSON type (a number expected)", rejection.Message);
+    }
+
+    [Fact]
+    public void TryParse_RepeatedUnknownField_IsIgnoredLikeAnyUnknownField()
+        => Assert.Equal("user_123", ParseValid(Appending("\"referrer\":1,\"referrer\":2")).UserId);
+
+    [Theory]
+    [InlineData("{\"referrer\":1,\"referrer\":2,")]
+    [InlineData("{\"price\":1,\"price\"")]
+    public void TryParse_TruncatedPayloadWithRepeatedNames_IsInvalidJson(string payload)
+        => Assert.Equal(EventRejectionCode.InvalidJson, ParseInvalid(payload).Code);
 
     [Fact]
     public void TryParse_OverlongDevice_IsTooLong()
