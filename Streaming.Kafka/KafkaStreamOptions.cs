@@ -1,0 +1,53 @@
+using Confluent.Kafka;
+
+namespace Analytics.Streaming.Kafka;
+
+/// <summary>
+/// Settings of one Kafka stream provider (one per provider name). Each Kafka partition of <see cref="Topic"/> is one
+/// Orleans queue; Orleans spreads the queues over the silos, and each silo reads its partitions by manual assignment.
+/// </summary>
+public sealed class KafkaStreamOptions
+{
+    /// <summary>Default of <see cref="Topic"/>.</summary>
+    public const string DefaultTopic = "user_events";
+
+    /// <summary>Default of <see cref="ConsumerGroup"/>.</summary>
+    public const string DefaultConsumerGroup = "analytics-silo";
+
+    /// <summary>Comma-separated <c>host:port</c> list of brokers. Required; no default.</summary>
+    public string BootstrapServers { get; set; } = "";
+
+    /// <summary>The topic read. Default <c>user_events</c>.</summary>
+    public string Topic { get; set; } = DefaultTopic;
+
+    /// <summary>
+    /// The consumer group whose committed offsets say where each partition resumes. It is used for offsets only:
+    /// partitions are assigned by Orleans, not by the group protocol. Default <c>analytics-silo</c>.
+    /// </summary>
+    public string ConsumerGroup { get; set; } = DefaultConsumerGroup;
+
+    /// <summary>
+    /// Number of partitions of <see cref="Topic"/>, which is also the number of Orleans queues. It must equal the topic's
+    /// partition count: silo start-up reads the topic's metadata and fails if it differs. Default 8.
+    /// </summary>
+    public int Partitions { get; set; } = 8;
+
+    /// <summary>
+    /// Most messages one queue takes from Kafka per pull (Orleans may ask for fewer: a tenth of the cache size). Default 500.
+    /// </summary>
+    public int PollBatchSize { get; set; } = 500;
+
+    /// <summary>Where a partition starts when the group has no committed offset for it. Default <see cref="Confluent.Kafka.AutoOffsetReset.Earliest"/>.</summary>
+    public AutoOffsetReset AutoOffsetReset { get; set; } = AutoOffsetReset.Earliest;
+
+    /// <summary>How long silo start-up waits for the topic's metadata, and a queue for its committed offset. Default 30 s.</summary>
+    public TimeSpan StartupTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// Extra librdkafka settings passed as they are (<c>security.protocol</c>, <c>sasl.*</c>, <c>ssl.*</c>). They may hold
+    /// secrets, so they are never logged. <c>bootstrap.servers</c>, <c>group.id</c> and <c>enable.auto.commit</c> are set
+    /// by the provider and refused here. Default empty.
+    /// </summary>
+    [Orleans.Redact]
+    public Dictionary<string, string> Properties { get; set; } = [];
+}

@@ -1,0 +1,111 @@
+using Confluent.Kafka;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Orleans.Configuration;
+using Orleans.Providers.Streams.Common;
+using Orleans.Streams;
+using ErrorCode = Confluent.Kafka.ErrorCode;
+
+namespace Analytics.Streaming.Kafka.Providers;
+
+/// <summary>
+/// Builds the provider's parts: the 1:1 partition-to-queue mapper, Orleans' simple queue cache (whose purge reports
+/// delivered batches to the receivers), and the adapter. On a silo it first checks the topic against the options.
+/// </summary>
+internal sealed partial class KafkaAdapterFactory(
+    string name,
+    KafkaStreamOptions options,
+    SimpleQueueCacheOptions cacheOptions,
+    IKafkaDeadLetterSink deadLetterSink,
+    TimeProvider timeProvider,
+    ILoggerFactory loggerFactory,
+    bool verifyTopic) : IQueueAdapterFactory
+{
+    private readonly KafkaQueueMapper _mapper = new(name, options.Partitions);
+    private readonly SimpleQueueAdapterCache _cache = new(cacheOptions, name, loggerFactory);
+    private readonly ILogger _logger = loggerFactory.CreateLogger<KafkaAdapterFactory>();
+
+    /// <summary>For silos: verifies the topic's partition count at start-up.</summary>
+    public static KafkaAdapterFactory CreateForSilo(IServiceProvider services, string name) => Create(services, name, verifyTopic: true);
+
+    /// <summary>For clients, which never read Kafka themselves.</summary>
+    public static KafkaAdapterFactory CreateForClient(IServiceProvider services, string name) => Create(services, name, verifyTopic: false);
+
+    public async Task<IQueueAdapter> CreateAdapter()
+    {
+        if (verifyTopic)
+        {
+            await Task.Run(VerifyTopic).ConfigureAwait(true);
+        }
+
+        return new KafkaQueueAdapter(name, options, _mapper, deadLetterSink, timeProvider, loggerFactory);
+    }
+
+    public IQueueAdapterCache GetQueueAdapterCache() => _cache;
+
+    public IStreamQueueMapper GetStreamQueueMapper() => _mapper;
+
+    public Task<IStreamFailureHandler> GetDeliveryFailureHandler(QueueId queueId)
+        => Task.FromResult<IStreamFailureHandler>(new NoOpStreamDeliveryFailureHandler());
+
+    private static KafkaAdapterFactory Create(IServiceProvider services, string name, bool verifyTopic)
+    {
+        var options = services.GetOptionsByName<KafkaStreamOptions>(name);
+        var cacheOptions = services.GetOptionsByName<SimpleQueueCacheOptions>(name);
+        var loggerFactory = services.GetRequiredService<ILoggerFactory>();
+        var sink = services.GetKeyedService<IKafkaDeadLetterSink>(name)
+            ?? services.GetService<IKafkaDeadLetterSink>()
+            ?? new LoggingKafkaDeadLetterSink(loggerFactory.CreateLogger<LoggingKafkaDeadLetterSink>());
+        var timeProvider = services.GetService<TimeProvider>() ?? TimeProvider.System;
+        return new KafkaAdapterFactory(name, options, cacheOptions, sink, timeProvider, loggerFactory, verifyTopic);
+    }
+
+    /// <summary>
+    /// One queue per partition only works if the counts agree: with fewer queues some partitions would never be read,
+    /// with more some queues would read nothing. So start-up stops here, naming the setting, when they differ.
+    /// </summary>
+    private void VerifyTopic()
+    {
+        var config = new AdminClientConfig(new Dictionary<string, string>(options.Properties))
+        {
+            BootstrapServers = options.BootstrapServers,
+        };
+        // Asking for one topic's metadata would otherwise create it with the broker's default partition count.
+        config.Set("allow.auto.create.topics", "false");
+        using var admin = new AdminClientBuilder(config).SetLogHandler((_, _) => { }).Build();
+        Metadata metadata;
+        try
+        {
+            metadata = admin.GetMetadata(options.Topic, options.StartupTimeout);
+        }
+        catch (KafkaException ex)
+        {
+            throw new InvalidOperationException(
+                $"{name}:BootstrapServers: cannot read the metadata of topic '{options.Topic}' from Kafka at {options.BootstrapServers} within {options.StartupTimeout} ({ex.Error.Code}: {ex.Error.Reason}).",
+                ex);
+        }
+
+        var topic = metadata.Topics.SingleOrDefault(t => t.Topic == options.Topic);
+        if (topic is null || topic.Error.Code == ErrorCode.UnknownTopicOrPart || topic.Partitions.Count == 0)
+        {
+            throw new InvalidOperationException(
+                $"{name}:Topic: topic '{options.Topic}' does not exist on Kafka at {options.BootstrapServers}; create it with {options.Partitions} partitions.");
+        }
+
+        if (topic.Error.Code != ErrorCode.NoError)
+        {
+            throw new InvalidOperationException($"{name}:Topic: reading the metadata of topic '{options.Topic}' failed ({topic.Error.Code}: {topic.Error.Reason}).");
+        }
+
+        if (topic.Partitions.Count != options.Partitions)
+        {
+            throw new InvalidOperationException(
+                $"{name}:Partitions is {options.Partitions} but topic '{options.Topic}' has {topic.Partitions.Count} partitions; they must be equal (one Orleans queue per Kafka partition).");
+        }
+
+        LogTopicVerified(_logger, name, options.Topic, topic.Partitions.Count, options.ConsumerGroup);
+    }
+
+    [LoggerMessage(EventId = 2000, Level = LogLevel.Information, Message = "Stream provider {Provider} reads topic {Topic} ({Partitions} partitions, one Orleans queue each) with offsets of group {ConsumerGroup}")]
+    private static partial void LogTopicVerified(ILogger logger, string provider, string topic, int partitions, string consumerGroup);
+}

@@ -1,0 +1,23 @@
+using System.Diagnostics.Metrics;
+
+namespace Analytics.Streaming.Kafka.Providers;
+
+/// <summary>Counters of the provider (meter <c>Analytics.Streaming.Kafka</c>), tagged with provider and partition.</summary>
+internal static class KafkaStreamMetrics
+{
+    public const string MeterName = "Analytics.Streaming.Kafka";
+
+    private static readonly Meter Meter = new(MeterName);
+
+    /// <summary>Offsets never read because the broker no longer had them (a gap in the log we read).</summary>
+    public static readonly Counter<long> MissedOffsets = Meter.CreateCounter<long>(
+        "kafka_stream_missed_offsets", unit: "{message}", description: "Offsets skipped because the broker no longer had them");
+
+    /// <summary>Messages handed to the dead-letter sink.</summary>
+    public static readonly Counter<long> DeadLetters = Meter.CreateCounter<long>(
+        "kafka_stream_dead_letters", unit: "{message}", description: "Messages that were not valid user events");
+
+    /// <summary>Valid events handed to Orleans.</summary>
+    public static readonly Counter<long> Events = Meter.CreateCounter<long>(
+        "kafka_stream_events", unit: "{event}", description: "Valid user events read");
+}
