@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using Analytics.Grains.Interfaces.Events;
 using Confluent.Kafka;
 using Microsoft.Extensions.Logging;
@@ -24,8 +25,11 @@ internal sealed partial class KafkaQueueAdapterReceiver : IQueueAdapterReceiver
     private readonly OffsetCommitTracker _tracker = new();
     private readonly Queue<KafkaDeadLetter> _unhandledDeadLetters = new();
     private readonly KeyValuePair<string, object?>[] _tags;
+    // Guards _consumer against the metrics callback, which runs on another thread and must never touch a disposed consumer.
+    private readonly Lock _consumerGate = new();
     private IConsumer<Ignore, byte[]>? _consumer;
     private long? _nextExpected;
+    private long _nextToRead = -1;
 
     public KafkaQueueAdapterReceiver(
         string providerName,
@@ -41,7 +45,23 @@ internal sealed partial class KafkaQueueAdapterReceiver : IQueueAdapterReceiver
         _deadLetterSink = deadLetterSink;
         _timeProvider = timeProvider;
         _logger = logger;
-        _tags = [new("provider", providerName), new("partition", partition)];
+        _tags = [new("provider", providerName), new("topic", options.Topic), new("partition", partition)];
+    }
+
+    /// <summary>
+    /// Messages in the partition that this receiver has not read yet: the partition's high watermark (as last reported
+    /// by the broker with a fetch, so no round trip) minus the next offset to read; null before both are known.
+    /// </summary>
+    internal Measurement<long>? ObserveLag()
+    {
+        lock (_consumerGate)
+        {
+            if (_consumer is not { } consumer) return null;
+            var high = consumer.GetWatermarkOffsets(_topicPartition).High;
+            var next = Volatile.Read(ref _nextToRead);
+            if (high.IsSpecial || next < 0) return null;
+            return new Measurement<long>(Math.Max(0, high.Value - next), _tags);
+        }
     }
 
     /// <summary>The offset tracker, for tests.</summary>
@@ -102,8 +122,14 @@ internal sealed partial class KafkaQueueAdapterReceiver : IQueueAdapterReceiver
 
     public async Task Shutdown(TimeSpan timeout)
     {
-        var consumer = _consumer;
-        _consumer = null;
+        KafkaStreamMetrics.Untrack(this);
+        IConsumer<Ignore, byte[]>? consumer;
+        lock (_consumerGate)
+        {
+            consumer = _consumer;
+            _consumer = null;
+        }
+
         if (consumer is null) return;
         try
         {
@@ -132,8 +158,10 @@ internal sealed partial class KafkaQueueAdapterReceiver : IQueueAdapterReceiver
             var committed = await Task.Run(() => consumer.Committed([_topicPartition], timeout)).ConfigureAwait(true);
             var start = committed.Count == 1 ? committed[0].Offset : Offset.Unset;
             _nextExpected = start.IsSpecial ? null : start.Value;
+            Volatile.Write(ref _nextToRead, start.IsSpecial ? -1 : start.Value);
             consumer.Assign(new TopicPartitionOffset(_topicPartition, start));
-            _consumer = consumer;
+            lock (_consumerGate) _consumer = consumer;
+            KafkaStreamMetrics.Track(this);
             LogAssigned(_logger, _providerName, _topicPartition.Topic, _topicPartition.Partition.Value, start.IsSpecial ? "none (auto.offset.reset " + _options.AutoOffsetReset + ")" : start.Value.ToString(System.Globalization.CultureInfo.InvariantCulture));
             return consumer;
         }
@@ -170,6 +198,7 @@ internal sealed partial class KafkaQueueAdapterReceiver : IQueueAdapterReceiver
         }
 
         _nextExpected = offset + 1;
+        Volatile.Write(ref _nextToRead, offset + 1);
         _tracker.Read(offset);
 
         var payload = result.Message.Value ?? [];

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 
 namespace Analytics.Streaming.Kafka.Providers;
@@ -8,6 +9,8 @@ internal static class KafkaStreamMetrics
     public const string MeterName = "Analytics.Streaming.Kafka";
 
     private static readonly Meter Meter = new(MeterName);
+
+    private static readonly ConcurrentDictionary<KafkaQueueAdapterReceiver, byte> Receivers = new();
 
     /// <summary>Offsets never read because the broker no longer had them (a gap in the log we read).</summary>
     public static readonly Counter<long> MissedOffsets = Meter.CreateCounter<long>(
@@ -20,4 +23,22 @@ internal static class KafkaStreamMetrics
     /// <summary>Valid events handed to Orleans.</summary>
     public static readonly Counter<long> Events = Meter.CreateCounter<long>(
         "kafka_stream_events", unit: "{event}", description: "Valid user events read");
+
+    /// <summary>Per partition: messages not read yet (high watermark minus next offset), one measurement per running receiver.</summary>
+    public static readonly ObservableGauge<long> ConsumerLag = Meter.CreateObservableGauge(
+        "kafka_stream_consumer_lag", ObserveLag, unit: "{message}", description: "Messages in the partition not yet read");
+
+    /// <summary>A receiver started reading its partition.</summary>
+    public static void Track(KafkaQueueAdapterReceiver receiver) => Receivers.TryAdd(receiver, 0);
+
+    /// <summary>A receiver stopped.</summary>
+    public static void Untrack(KafkaQueueAdapterReceiver receiver) => Receivers.TryRemove(receiver, out _);
+
+    private static IEnumerable<Measurement<long>> ObserveLag()
+    {
+        foreach (var receiver in Receivers.Keys)
+        {
+            if (receiver.ObserveLag() is { } lag) yield return lag;
+        }
+    }
 }

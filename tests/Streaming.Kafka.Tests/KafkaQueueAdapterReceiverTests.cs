@@ -32,6 +32,48 @@ public sealed class KafkaQueueAdapterReceiverTests(KafkaSiloFixture fixture)
     }
 
     [Fact]
+    public async Task ConsumerLag_IsWhatThePartitionHoldsBeyondWhatWasRead_AndStopsWithTheReceiver()
+    {
+        var (options, sink) = await NewTopicAsync(messages: 10);
+        var receiver = NewReceiver(options, sink);
+        await receiver.Initialize(Deadline);
+
+        // Read only part of the partition: the pulling agent asks for at most maxCount messages.
+        var read = new List<IBatchContainer>();
+        await Eventually.UntilAsync(async () =>
+        {
+            read.AddRange(await receiver.GetQueueMessagesAsync(4 - read.Count, CancellationToken.None));
+            return read.Count == 4;
+        }, Deadline, "4 messages read");
+        await Eventually.UntilAsync(() => LagOf(options.Topic) == 6, Deadline, "a lag of 6 (10 in the partition, 4 read)");
+
+        await ReadAsync(receiver, 6);
+        await Eventually.UntilAsync(() => LagOf(options.Topic) == 0, Deadline, "no lag once everything is read");
+
+        await receiver.Shutdown(Deadline);
+        Assert.Null(LagOf(options.Topic));
+    }
+
+    /// <summary>The lag gauge's measurement for partition 0 of a topic, through a real MeterListener; null when none is reported.</summary>
+    private static long? LagOf(string topic)
+    {
+        long? lag = null;
+        using var listener = new System.Diagnostics.Metrics.MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == KafkaStreamMetrics.MeterName && instrument.Name == "kafka_stream_consumer_lag") l.EnableMeasurementEvents(instrument);
+        };
+        listener.SetMeasurementEventCallback<long>((_, value, tags, _) =>
+        {
+            var named = tags.ToArray().ToDictionary(t => t.Key, t => t.Value);
+            if (Equals(named.GetValueOrDefault("topic"), topic) && Equals(named.GetValueOrDefault("partition"), 0)) lag = value;
+        });
+        listener.Start();
+        listener.RecordObservableInstruments();
+        return lag;
+    }
+
+    [Fact]
     public async Task Shutdown_CommitsDeliveredPrefix_AndNextOwnerResumesThere()
     {
         var (options, sink) = await NewTopicAsync(messages: 5);
