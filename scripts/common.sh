@@ -31,19 +31,13 @@ apt_install() {
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
 }
 
-# Installs (as root) or names what is missing. Arguments: extra needs, e.g. "browser".
+# Installs (as root) or names what is missing.
 ensure_prerequisites() {
   command -v dotnet >/dev/null 2>&1 || die "the .NET SDK 10 is required (dotnet not found on PATH)"
   local missing=()
   [ -n "$(pg_bindir)" ] || missing+=(postgresql)
   command -v curl >/dev/null 2>&1 || missing+=(curl)
   command -v runuser >/dev/null 2>&1 || missing+=(util-linux)
-  local need
-  for need in "$@"; do
-    case "$need" in
-      browser) command -v chromium >/dev/null 2>&1 || missing+=(chromium) ;;
-    esac
-  done
   [ ${#missing[@]} -eq 0 ] || apt_install "${missing[@]}"
   [ -n "$(pg_bindir)" ] || die "PostgreSQL server binaries not found after installing postgresql"
   export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
