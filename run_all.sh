@@ -234,7 +234,7 @@ export KAFKA_BOOTSTRAP POSTGRES_CONNECTION PGHOST PGPORT PGUSER PGDATABASE API_U
 ENV
 
   log "starting the silo"
-  start_service silo Silo "Kafka__BootstrapServers=$bootstrap" "Postgres__ConnectionString=$pgconn" \
+  start_service silo Silo "Kafka__BootstrapServers=$bootstrap" "Kafka__Partitions=$KAFKA_PARTITIONS" "Postgres__ConnectionString=$pgconn" \
     "Urls=http://127.0.0.1:$SILO_HTTP_PORT" "Orleans__SiloPort=$SILO_PORT" "Orleans__GatewayPort=$GATEWAY_PORT" --
   wait_http "http://127.0.0.1:$SILO_HTTP_PORT/health/ready" 120 silo "$PIDS/silo.pid" \
     || fail_start "the silo did not become ready" "$LOGS/silo.log"

@@ -33,9 +33,37 @@ public sealed class KafkaStreamOptions
     public int Partitions { get; set; } = 8;
 
     /// <summary>
-    /// Most messages one queue takes from Kafka per pull (Orleans may ask for fewer: a tenth of the cache size). Default 500.
+    /// Most messages one queue takes from Kafka per pull (Orleans may ask for fewer: a tenth of <see cref="CacheSize"/>).
+    /// Each pull is one call of the <see cref="IKafkaMessageSink"/>. Default 1000.
     /// </summary>
-    public int PollBatchSize { get; set; } = 500;
+    public int PollBatchSize { get; set; } = 1000;
+
+    /// <summary>
+    /// Messages each queue's cache holds while they are delivered (Orleans' simple queue cache). A pull adds at most a
+    /// tenth of it; a full cache stops the queue's pulls until subscribers catch up (back-pressure). Default 10000.
+    /// </summary>
+    public int CacheSize { get; set; } = 10_000;
+
+    /// <summary>
+    /// How often a partition's delivered offset is committed to Kafka (also on shutdown, whatever the interval). A
+    /// crash replays at most about this much, which subscribers drop by offset. Default 1 s.
+    /// </summary>
+    public TimeSpan CommitInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>How long a partition waits before offering a pull again after the <see cref="IKafkaMessageSink"/> failed. Default 1 s.</summary>
+    public TimeSpan StoreRetryDelay { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// How long Orleans keeps retrying (with back-off from 100 ms to 2 s) an event whose delivery to a subscriber fails;
+    /// then the event becomes a dead letter (<c>DeliveryFailed: …</c>) and the subscriber gets the next one. It must be
+    /// longer than a silo takes to be declared dead (one call to a grain on a silo that stops can wait for Orleans'
+    /// 30 s response timeout), or a rebalance would dead-letter good events. Meanwhile the event's stream waits and the
+    /// partition's commit is held back. Default 1 min.
+    /// </summary>
+    public TimeSpan MaxDeliveryTime { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>How long a publish through the provider (an Orleans producer's <c>OnNextAsync</c>) may wait for Kafka's acknowledgement. Default 30 s.</summary>
+    public TimeSpan PublishTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>Where a partition starts when the group has no committed offset for it. Default <see cref="Confluent.Kafka.AutoOffsetReset.Earliest"/>.</summary>
     public AutoOffsetReset AutoOffsetReset { get; set; } = AutoOffsetReset.Earliest;

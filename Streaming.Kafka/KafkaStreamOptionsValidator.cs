@@ -1,5 +1,6 @@
 using System.Globalization;
 using Orleans;
+using Orleans.Configuration;
 using Orleans.Runtime;
 
 namespace Analytics.Streaming.Kafka;
@@ -8,7 +9,7 @@ namespace Analytics.Streaming.Kafka;
 /// Checks a provider's <see cref="KafkaStreamOptions"/> at start-up. Messages name the setting as
 /// <c>&lt;provider&gt;:&lt;setting&gt;</c>, e.g. <c>kafka:BootstrapServers</c>.
 /// </summary>
-public sealed class KafkaStreamOptionsValidator(KafkaStreamOptions options, string name) : IConfigurationValidator
+public sealed class KafkaStreamOptionsValidator(KafkaStreamOptions options, StreamPullingAgentOptions? pullingAgent, string name) : IConfigurationValidator
 {
     private static readonly string[] ReservedProperties = ["bootstrap.servers", "group.id", "enable.auto.commit"];
 
@@ -37,6 +38,17 @@ public sealed class KafkaStreamOptionsValidator(KafkaStreamOptions options, stri
         if (options.PollBatchSize < 1) Fail(nameof(options.PollBatchSize), $"must be at least 1 (was {options.PollBatchSize})");
         if (!Enum.IsDefined(options.AutoOffsetReset)) Fail(nameof(options.AutoOffsetReset), $"'{options.AutoOffsetReset}' is not Earliest, Latest or Error");
         if (options.StartupTimeout <= TimeSpan.Zero) Fail(nameof(options.StartupTimeout), $"must be positive (was {options.StartupTimeout})");
+        if (options.CacheSize < 10) Fail(nameof(options.CacheSize), $"must be at least 10 (was {options.CacheSize})");
+        if (options.CommitInterval < TimeSpan.Zero) Fail(nameof(options.CommitInterval), $"must not be negative (was {options.CommitInterval})");
+        if (options.StoreRetryDelay <= TimeSpan.Zero) Fail(nameof(options.StoreRetryDelay), $"must be positive (was {options.StoreRetryDelay})");
+        if (options.MaxDeliveryTime <= TimeSpan.Zero) Fail(nameof(options.MaxDeliveryTime), $"must be positive (was {options.MaxDeliveryTime})");
+        if (options.PublishTimeout <= TimeSpan.Zero) Fail(nameof(options.PublishTimeout), $"must be positive (was {options.PublishTimeout})");
+
+        // The provider's checkpoints rely on a cursor delivering one batch at a time (see KafkaQueueCache).
+        if (pullingAgent is { BatchContainerBatchSize: > 1 })
+        {
+            Fail(nameof(StreamPullingAgentOptions.BatchContainerBatchSize), $"must be 1 for the Kafka provider (was {pullingAgent.BatchContainerBatchSize})");
+        }
 
         foreach (var key in ReservedProperties)
         {

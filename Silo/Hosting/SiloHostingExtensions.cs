@@ -1,5 +1,7 @@
 using System.Net;
+using Analytics.Grains;
 using Analytics.Silo.Ingestion;
+using Analytics.Streaming.Kafka;
 using Analytics.Storage;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
@@ -14,7 +16,6 @@ public static class SiloHostingExtensions
     {
         builder.Services.AddAnalyticsStorage(builder.Configuration);
         builder.Services.AddHostedService<DatabaseMigrationService>();
-        builder.Services.AddRawEventIngestion(builder.Configuration);
         builder.Services.AddSingleton(TimeProvider.System);
 
         builder.Services.AddOptions<SiloOptions>()
@@ -24,7 +25,9 @@ public static class SiloHostingExtensions
 
         // Embedded default: a single-silo localhost cluster. PostgreSQL membership comes with cluster mode. Ports and
         // ids are applied from options at resolve time, so every configuration source (including tests') counts.
-        builder.UseOrleans(orleans => orleans.UseLocalhostClustering());
+        builder.UseOrleans(orleans => orleans
+            .UseLocalhostClustering()
+            .AddRawEventIngestion(builder.Configuration));
         builder.Services.AddOptions<EndpointOptions>().Configure<IOptions<SiloOptions>>((endpoints, silo) =>
         {
             endpoints.SiloPort = silo.Value.SiloPort;
@@ -44,7 +47,7 @@ public static class SiloHostingExtensions
         return builder;
     }
 
-    /// <summary>Maps <c>/health/live</c> (the process answers) and <c>/health/ready</c> (PostgreSQL and Kafka ingestion work).</summary>
+    /// <summary>Maps <c>/health/live</c> (the process answers), <c>/health/ready</c> (PostgreSQL and the Kafka stream provider work) and <c>/health/ingestion</c>.</summary>
     public static WebApplication MapSiloHealth(this WebApplication app)
     {
         app.MapHealthChecks("/health/live", new() { Predicate = _ => false });
@@ -53,10 +56,10 @@ public static class SiloHostingExtensions
             Predicate = check => check.Tags.Contains("ready"),
             ResponseWriter = HealthResponse.WriteJsonAsync,
         });
-        app.MapGet("/health/ingestion", (IngestionStatus status) => new
+        app.MapGet("/health/ingestion", (IngestionStatus status, [FromKeyedServices(GrainConstants.StreamProviderName)] KafkaStreamProviderStatus stream) => new
         {
-            status.Running,
-            status.AssignedPartitions,
+            Running = stream.Started,
+            stream.Partitions,
             status.Consumed,
             status.Inserted,
             status.AlreadyStored,
@@ -69,12 +72,12 @@ public static class SiloHostingExtensions
     }
 }
 
-internal sealed class IngestionHealthCheck(IngestionStatus status) : IHealthCheck
+internal sealed class IngestionHealthCheck([FromKeyedServices(GrainConstants.StreamProviderName)] KafkaStreamProviderStatus stream) : IHealthCheck
 {
     public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
-        => Task.FromResult(status.Running
-            ? HealthCheckResult.Healthy($"{status.AssignedPartitions} partitions assigned")
-            : HealthCheckResult.Unhealthy("the Kafka consumer has not joined its group yet"));
+        => Task.FromResult(stream.Started
+            ? HealthCheckResult.Healthy($"reading partitions [{string.Join(", ", stream.Partitions)}]")
+            : HealthCheckResult.Unhealthy("the Kafka stream provider has not started yet"));
 }
 
 internal static class HealthResponse

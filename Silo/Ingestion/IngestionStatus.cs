@@ -2,7 +2,7 @@ using System.Diagnostics.Metrics;
 
 namespace Analytics.Silo.Ingestion;
 
-/// <summary>Running totals of the raw-events consumer, exported as metrics (meter <c>Analytics.Ingestion</c>) and on <c>/health</c>.</summary>
+/// <summary>Running totals of what this silo stored from Kafka, exported as metrics (meter <c>Analytics.Ingestion</c>) and on <c>/health/ingestion</c>.</summary>
 public sealed class IngestionStatus : IDisposable
 {
     public const string MeterName = "Analytics.Ingestion";
@@ -15,18 +15,16 @@ public sealed class IngestionStatus : IDisposable
     private long _missedOffsets;
     private long _writeFailures;
     private long _lastFlushTicks;
-    private volatile int _assignedPartitions;
 
     public IngestionStatus(IMeterFactory meterFactory)
     {
         _meter = meterFactory.Create(MeterName);
-        _meter.CreateObservableCounter("analytics.ingestion.consumed", () => Consumed, "{message}", "Kafka messages read from the topic");
+        _meter.CreateObservableCounter("analytics.ingestion.consumed", () => Consumed, "{message}", "Kafka messages stored (events and dead letters)");
         _meter.CreateObservableCounter("analytics.ingestion.inserted", () => Inserted, "{event}", "Events newly stored in raw_events");
         _meter.CreateObservableCounter("analytics.ingestion.already_stored", () => AlreadyStored, "{event}", "Replayed or duplicate events that raw_events already held");
-        _meter.CreateObservableCounter("analytics.ingestion.dead_lettered", () => DeadLettered, "{message}", "Messages refused by the contract and stored in dead_letters");
+        _meter.CreateObservableCounter("analytics.ingestion.dead_lettered", () => DeadLettered, "{message}", "Messages stored in dead_letters");
         _meter.CreateObservableCounter("analytics.ingestion.missed_offsets", () => MissedOffsets, "{message}", "Offsets skipped because the broker no longer had them");
         _meter.CreateObservableCounter("analytics.ingestion.write_failures", () => WriteFailures, "{attempt}", "Failed attempts to write a batch to PostgreSQL");
-        _meter.CreateObservableGauge("analytics.ingestion.assigned_partitions", () => AssignedPartitions, "{partition}", "Partitions this silo reads");
     }
 
     public long Consumed => Interlocked.Read(ref _consumed);
@@ -35,9 +33,8 @@ public sealed class IngestionStatus : IDisposable
     public long DeadLettered => Interlocked.Read(ref _deadLettered);
     public long MissedOffsets => Interlocked.Read(ref _missedOffsets);
     public long WriteFailures => Interlocked.Read(ref _writeFailures);
-    public int AssignedPartitions => _assignedPartitions;
 
-    /// <summary>When the last batch was stored and committed, if ever.</summary>
+    /// <summary>When a batch was last stored, if ever.</summary>
     public DateTimeOffset? LastFlushAt
     {
         get
@@ -47,22 +44,15 @@ public sealed class IngestionStatus : IDisposable
         }
     }
 
-    /// <summary>True once the consumer has joined its group and holds at least one partition, or was told it holds none.</summary>
-    public bool Running { get; internal set; }
-
-    internal void OnConsumed() => Interlocked.Increment(ref _consumed);
-
-    internal void OnMissedOffsets(long count) => Interlocked.Add(ref _missedOffsets, count);
-
     internal void OnWriteFailure() => Interlocked.Increment(ref _writeFailures);
 
-    internal void OnAssignmentChanged(int count) => _assignedPartitions = count;
-
-    internal void OnFlushed(int valid, int inserted, int deadLettered, DateTimeOffset at)
+    internal void OnStored(int events, int inserted, int deadLetters, long missedOffsets, DateTimeOffset at)
     {
+        Interlocked.Add(ref _consumed, events + deadLetters);
         Interlocked.Add(ref _inserted, inserted);
-        Interlocked.Add(ref _alreadyStored, valid - inserted);
-        Interlocked.Add(ref _deadLettered, deadLettered);
+        Interlocked.Add(ref _alreadyStored, events - inserted);
+        Interlocked.Add(ref _deadLettered, deadLetters);
+        Interlocked.Add(ref _missedOffsets, missedOffsets);
         Interlocked.Exchange(ref _lastFlushTicks, at.UtcTicks);
     }
 

@@ -4,10 +4,16 @@ using Microsoft.Extensions.Options;
 using Orleans;
 using Orleans.Configuration;
 using Orleans.Hosting;
+using Orleans.Streams;
 
 namespace Analytics.Streaming.Kafka.Hosting;
 
-/// <summary>Configures the Kafka stream provider of a silo (options, cache size).</summary>
+/// <summary>
+/// Configures the Kafka stream provider of a silo. Defaults that differ from Orleans': implicit subscriptions only (no
+/// pub-sub grain per stream: a user stream has one implicit subscriber, and 100,000 of them need no storage), the cache
+/// size from <see cref="KafkaStreamOptions.CacheSize"/>, and delivery retries bounded by
+/// <see cref="KafkaStreamOptions.MaxDeliveryTime"/> with a short back-off.
+/// </summary>
 public sealed class SiloKafkaStreamConfigurator : SiloPersistentStreamConfigurator
 {
     /// <summary>Registers the provider <paramref name="name"/> with the silo's services.</summary>
@@ -16,9 +22,15 @@ public sealed class SiloKafkaStreamConfigurator : SiloPersistentStreamConfigurat
     {
         ConfigureDelegate(services => services
             .ConfigureNamedOptionForLogging<KafkaStreamOptions>(name)
-            .ConfigureNamedOptionForLogging<SimpleQueueCacheOptions>(name)
+            .AddKeyedSingleton<KafkaStreamProviderStatus>(name)
             .AddTransient<IConfigurationValidator>(sp => new KafkaStreamOptionsValidator(
-                sp.GetRequiredService<IOptionsMonitor<KafkaStreamOptions>>().Get(name), name)));
+                sp.GetRequiredService<IOptionsMonitor<KafkaStreamOptions>>().Get(name),
+                sp.GetRequiredService<IOptionsMonitor<StreamPullingAgentOptions>>().Get(name),
+                name)));
+        this.ConfigureStreamPubSub(StreamPubSubType.ImplicitOnly);
+        this.ConfigurePullingAgent(ob => ob.Configure<IOptionsMonitor<KafkaStreamOptions>>(
+            (agent, kafka) => agent.MaxEventDeliveryTime = kafka.Get(name).MaxDeliveryTime));
+        this.ConfigureBackoffProvider((_, _) => new KafkaDeliveryBackoff());
     }
 
     /// <summary>Configures <see cref="KafkaStreamOptions"/>.</summary>
@@ -27,19 +39,13 @@ public sealed class SiloKafkaStreamConfigurator : SiloPersistentStreamConfigurat
         this.Configure(configureOptions);
         return this;
     }
-
-    /// <summary>
-    /// Sets how many batches (one per Kafka message) each queue's cache holds. A tenth of it is the most one pull
-    /// takes; delivered batches leave the cache, and are committed, a tenth at a time.
-    /// </summary>
-    public SiloKafkaStreamConfigurator ConfigureCache(int cacheSize = SimpleQueueCacheOptions.DEFAULT_CACHE_SIZE)
-    {
-        this.Configure<SimpleQueueCacheOptions>(ob => ob.Configure(options => options.CacheSize = cacheSize));
-        return this;
-    }
 }
 
-/// <summary>Configures the Kafka stream provider of a cluster client, which subscribes but never reads Kafka.</summary>
+/// <summary>
+/// Configures the Kafka stream provider of a cluster client, which publishes but never reads Kafka. A client can only
+/// subscribe if the silos and the client opt into explicit pub-sub (<c>ConfigureStreamPubSub(StreamPubSubType.ExplicitGrainBasedAndImplicit)</c>
+/// on both, and grain storage named <c>PubSubStore</c> on the silos).
+/// </summary>
 public sealed class ClusterClientKafkaStreamConfigurator : ClusterClientPersistentStreamConfigurator
 {
     /// <summary>Registers the provider <paramref name="name"/> with the client's services.</summary>
@@ -49,7 +55,8 @@ public sealed class ClusterClientKafkaStreamConfigurator : ClusterClientPersiste
         builder.ConfigureServices(services => services
             .ConfigureNamedOptionForLogging<KafkaStreamOptions>(name)
             .AddTransient<IConfigurationValidator>(sp => new KafkaStreamOptionsValidator(
-                sp.GetRequiredService<IOptionsMonitor<KafkaStreamOptions>>().Get(name), name)));
+                sp.GetRequiredService<IOptionsMonitor<KafkaStreamOptions>>().Get(name), pullingAgent: null, name)));
+        this.ConfigureStreamPubSub(StreamPubSubType.ImplicitOnly);
     }
 
     /// <summary>Configures <see cref="KafkaStreamOptions"/>.</summary>

@@ -2,28 +2,31 @@ using Confluent.Kafka;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Orleans.Configuration;
-using Orleans.Providers.Streams.Common;
+using Orleans.Serialization;
 using Orleans.Streams;
 using ErrorCode = Confluent.Kafka.ErrorCode;
 
 namespace Analytics.Streaming.Kafka.Providers;
 
 /// <summary>
-/// Builds the provider's parts: the 1:1 partition-to-queue mapper, Orleans' simple queue cache (whose purge reports
-/// delivered batches to the receivers), and the adapter. On a silo it first checks the topic against the options.
+/// Builds the provider's parts: the 1:1 partition-to-queue mapper, the queue caches (Orleans' simple cache with exact
+/// delivery progress), the failure handler that dead-letters poison events, and the adapter. On a silo it first checks
+/// the topic against the options.
 /// </summary>
 internal sealed partial class KafkaAdapterFactory(
     string name,
     KafkaStreamOptions options,
-    SimpleQueueCacheOptions cacheOptions,
-    IKafkaDeadLetterSink deadLetterSink,
+    IKafkaMessageSink sink,
+    Serializer serializer,
     TimeProvider timeProvider,
     ILoggerFactory loggerFactory,
+    KafkaStreamProviderStatus? status,
     bool verifyTopic) : IQueueAdapterFactory
 {
     private readonly KafkaQueueMapper _mapper = new(name, options.Partitions);
-    private readonly SimpleQueueAdapterCache _cache = new(cacheOptions, name, loggerFactory);
+    private readonly KafkaQueueAdapterCache _cache = new(new SimpleQueueCacheOptions { CacheSize = options.CacheSize }, name, loggerFactory, timeProvider);
     private readonly ILogger _logger = loggerFactory.CreateLogger<KafkaAdapterFactory>();
+    private KafkaQueueAdapter? _adapter;
 
     /// <summary>For silos: verifies the topic's partition count at start-up.</summary>
     public static KafkaAdapterFactory CreateForSilo(IServiceProvider services, string name) => Create(services, name, verifyTopic: true);
@@ -38,7 +41,9 @@ internal sealed partial class KafkaAdapterFactory(
             await Task.Run(VerifyTopic).ConfigureAwait(true);
         }
 
-        return new KafkaQueueAdapter(name, options, _mapper, deadLetterSink, timeProvider, loggerFactory);
+        _adapter = new KafkaQueueAdapter(name, options, _mapper, sink, _cache, serializer, timeProvider, loggerFactory, status);
+        status?.OnStarted();
+        return _adapter;
     }
 
     public IQueueAdapterCache GetQueueAdapterCache() => _cache;
@@ -46,18 +51,19 @@ internal sealed partial class KafkaAdapterFactory(
     public IStreamQueueMapper GetStreamQueueMapper() => _mapper;
 
     public Task<IStreamFailureHandler> GetDeliveryFailureHandler(QueueId queueId)
-        => Task.FromResult<IStreamFailureHandler>(new NoOpStreamDeliveryFailureHandler());
+        => Task.FromResult<IStreamFailureHandler>(new KafkaDeliveryFailureHandler(() => _adapter?.FindReceiver(queueId)));
 
     private static KafkaAdapterFactory Create(IServiceProvider services, string name, bool verifyTopic)
     {
         var options = services.GetOptionsByName<KafkaStreamOptions>(name);
-        var cacheOptions = services.GetOptionsByName<SimpleQueueCacheOptions>(name);
         var loggerFactory = services.GetRequiredService<ILoggerFactory>();
-        var sink = services.GetKeyedService<IKafkaDeadLetterSink>(name)
-            ?? services.GetService<IKafkaDeadLetterSink>()
-            ?? new LoggingKafkaDeadLetterSink(loggerFactory.CreateLogger<LoggingKafkaDeadLetterSink>());
+        var sink = services.GetKeyedService<IKafkaMessageSink>(name)
+            ?? services.GetService<IKafkaMessageSink>()
+            ?? new LoggingKafkaMessageSink(loggerFactory.CreateLogger<LoggingKafkaMessageSink>());
         var timeProvider = services.GetService<TimeProvider>() ?? TimeProvider.System;
-        return new KafkaAdapterFactory(name, options, cacheOptions, sink, timeProvider, loggerFactory, verifyTopic);
+        return new KafkaAdapterFactory(
+            name, options, sink, services.GetRequiredService<Serializer>(), timeProvider, loggerFactory,
+            services.GetKeyedService<KafkaStreamProviderStatus>(name), verifyTopic);
     }
 
     /// <summary>

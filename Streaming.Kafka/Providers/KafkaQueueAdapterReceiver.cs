@@ -1,8 +1,10 @@
 using System.Diagnostics.Metrics;
+using System.Globalization;
 using Analytics.Grains.Interfaces.Events;
 using Confluent.Kafka;
 using Microsoft.Extensions.Logging;
 using Orleans.Runtime;
+using Orleans.Serialization;
 using Orleans.Streams;
 using ErrorCode = Confluent.Kafka.ErrorCode;
 
@@ -10,43 +12,70 @@ namespace Analytics.Streaming.Kafka.Providers;
 
 /// <summary>
 /// Reads one Kafka partition for one Orleans queue. The partition is assigned manually (no group rebalancing: Orleans
-/// decides which silo owns the queue) and read from the group's committed offset. Offsets are committed only up to the
-/// longest prefix of messages that the cache reports delivered (<see cref="MessagesDeliveredAsync(IList{IBatchContainer}, CancellationToken)"/>)
-/// or that went to the dead-letter sink, and once more on <see cref="Shutdown"/>, before the queue moves to another silo.
+/// decides which silo owns the queue) and read from the group's committed offset. Each pull is first given to the
+/// <see cref="IKafkaMessageSink"/> (raw events, dead letters) and only then to Orleans. Offsets are committed only up
+/// to the longest prefix of messages that are handled: stored as dead letters, or delivered to every subscriber as the
+/// queue's <see cref="KafkaQueueCache"/> tracks it. The receiver commits every <see cref="KafkaStreamOptions.CommitInterval"/>
+/// and once more on <see cref="Shutdown"/>, before the queue moves to another silo.
 /// </summary>
 internal sealed partial class KafkaQueueAdapterReceiver : IQueueAdapterReceiver
 {
     private readonly string _providerName;
     private readonly KafkaStreamOptions _options;
+    private readonly QueueId _queueId;
     private readonly TopicPartition _topicPartition;
-    private readonly IKafkaDeadLetterSink _deadLetterSink;
+    private readonly IKafkaMessageSink _sink;
+    private readonly KafkaQueueAdapterCache? _caches;
+    private readonly Serializer _serializer;
     private readonly TimeProvider _timeProvider;
     private readonly ILogger _logger;
     private readonly OffsetCommitTracker _tracker = new();
-    private readonly Queue<KafkaDeadLetter> _unhandledDeadLetters = new();
+    private readonly KafkaStreamProviderStatus? _status;
+    // Valid events handed to Orleans and not yet committable: the failure handler dead-letters from here.
+    private readonly Dictionary<long, KafkaBatchContainer> _inFlight = [];
     private readonly KeyValuePair<string, object?>[] _tags;
+    private readonly CancellationTokenSource _shutdown = new();
     // Guards _consumer against the metrics callback, which runs on another thread and must never touch a disposed consumer.
     private readonly Lock _consumerGate = new();
     private IConsumer<Ignore, byte[]>? _consumer;
+    private KafkaQueueCache? _cache;
+    private UnstoredPull? _unstored;
+    private DateTimeOffset _storeRetryAt;
+    private DateTimeOffset _lastCommitAt;
     private long? _nextExpected;
     private long _nextToRead = -1;
+    private long _missedOffsets;
 
     public KafkaQueueAdapterReceiver(
         string providerName,
         KafkaStreamOptions options,
+        QueueId queueId,
         int partition,
-        IKafkaDeadLetterSink deadLetterSink,
+        IKafkaMessageSink sink,
+        KafkaQueueAdapterCache? caches,
+        Serializer serializer,
         TimeProvider timeProvider,
-        ILogger<KafkaQueueAdapterReceiver> logger)
+        ILogger<KafkaQueueAdapterReceiver> logger,
+        KafkaStreamProviderStatus? status = null)
     {
+        _status = status;
         _providerName = providerName;
         _options = options;
+        _queueId = queueId;
         _topicPartition = new TopicPartition(options.Topic, new Partition(partition));
-        _deadLetterSink = deadLetterSink;
+        _sink = sink;
+        _caches = caches;
+        _serializer = serializer;
         _timeProvider = timeProvider;
         _logger = logger;
         _tags = [new("provider", providerName), new("topic", options.Topic), new("partition", partition)];
     }
+
+    /// <summary>The partition this receiver reads.</summary>
+    public int Partition => _topicPartition.Partition.Value;
+
+    /// <summary>The offset tracker, for tests.</summary>
+    internal OffsetCommitTracker Tracker => _tracker;
 
     /// <summary>
     /// Messages in the partition that this receiver has not read yet: the partition's high watermark (as last reported
@@ -64,9 +93,6 @@ internal sealed partial class KafkaQueueAdapterReceiver : IQueueAdapterReceiver
         }
     }
 
-    /// <summary>The offset tracker, for tests.</summary>
-    internal OffsetCommitTracker Tracker => _tracker;
-
     public Task Initialize(TimeSpan timeout) => EnsureStartedAsync(timeout);
 
     [Obsolete("Use the overload which accepts a CancellationToken.")]
@@ -76,53 +102,88 @@ internal sealed partial class KafkaQueueAdapterReceiver : IQueueAdapterReceiver
     {
         // Orleans assumes Initialize succeeded even when it threw; start here instead if it did not.
         var consumer = _consumer ?? await EnsureStartedAsync(_options.StartupTimeout);
-        var committableBefore = _tracker.Committable;
-        await RetryDeadLettersAsync(cancellationToken);
+        await CommitDeliveredAsync(consumer, force: false);
 
-        var limit = Math.Min(maxCount, _options.PollBatchSize);
-        var batches = new List<IBatchContainer>();
-        for (var read = 0; read < limit; read++)
+        if (_unstored is null)
         {
-            // A zero timeout only takes what librdkafka has fetched already, so the pulling agent's turn never blocks.
-            var result = Consume(consumer);
-            if (result is null) break;
-            if (result.IsPartitionEOF) break;
-            if (await AcceptAsync(result, cancellationToken) is { } batch) batches.Add(batch);
+            var pull = Read(consumer, Math.Min(maxCount, _options.PollBatchSize));
+            if (pull is null) return [];
+            _unstored = pull;
         }
 
-        if (batches.Count > 0) KafkaStreamMetrics.Events.Add(batches.Count, _tags);
+        if (_timeProvider.GetUtcNow() < _storeRetryAt) return [];
+        if (!await TryStoreAsync(_unstored.Batch, cancellationToken))
+        {
+            _storeRetryAt = _timeProvider.GetUtcNow() + _options.StoreRetryDelay;
+            return [];
+        }
 
-        // Dead letters never reach the cache, so no delivery report would commit past them: when they alone moved
-        // the committable offset (e.g. a run of bad messages), commit here.
-        if (_tracker.Committable != committableBefore) await CommitAsync(consumer);
-        return batches;
+        var stored = _unstored;
+        _unstored = null;
+        foreach (var deadLetter in stored.Batch.DeadLetters) _tracker.Done(deadLetter.Offset);
+        foreach (var container in stored.Containers.Cast<KafkaBatchContainer>()) _inFlight[container.Offset] = container;
+        if (stored.Containers.Count > 0) KafkaStreamMetrics.Events.Add(stored.Containers.Count, _tags);
+        if (stored.Batch.DeadLetters.Count > 0) KafkaStreamMetrics.DeadLetters.Add(stored.Batch.DeadLetters.Count, _tags);
+        return stored.Containers;
     }
 
     [Obsolete("Use the overload which accepts a CancellationToken.")]
     public Task MessagesDeliveredAsync(IList<IBatchContainer> messages) => MessagesDeliveredAsync(messages, CancellationToken.None);
 
     /// <summary>
-    /// Called by the pulling agent with the batches the cache purged: every cursor has moved past them, so every
-    /// subscriber has been given them. Batches whose delivery failed are not reported by the cache, and so hold the
-    /// commit back.
+    /// Called by the pulling agent with the batches the cache purged: every cursor has moved past them. The cache's
+    /// own progress says at least as much, so this only commits.
     /// </summary>
-    public async Task MessagesDeliveredAsync(IList<IBatchContainer> messages, CancellationToken cancellationToken)
+    public Task MessagesDeliveredAsync(IList<IBatchContainer> messages, CancellationToken cancellationToken)
+        => _consumer is { } consumer ? CommitDeliveredAsync(consumer, force: false) : Task.CompletedTask;
+
+    /// <summary>
+    /// Called by the failure handler once Orleans gave up delivering the event at <paramref name="token"/> to one
+    /// subscriber (after retrying for <see cref="KafkaStreamOptions.MaxDeliveryTime"/>): it becomes a dead letter, so
+    /// that one poison event never stops the partition. If the sink cannot store it before the queue shuts down, the
+    /// offset is never committed and the next owner delivers it again.
+    /// </summary>
+    internal async Task DeadLetterUndeliveredAsync(GuidId subscriptionId, StreamId streamId, KafkaSequenceToken token)
     {
-        var moved = false;
-        foreach (var message in messages)
+        // Orleans also gives up early, without retrying for MaxDeliveryTime, when the queue is being handed over or
+        // the consumer is gone. That event is not poison: it stays uncommitted and is delivered again.
+        _cache ??= _caches?.Find(_queueId);
+        var heldFor = _cache?.HeldFor(streamId, token.Offset);
+        if (heldFor is not { } tried || tried < _options.MaxDeliveryTime * 0.9)
         {
-            if (message is KafkaBatchContainer batch && batch.Partition == _topicPartition.Partition.Value)
+            LogDeliveryAbandoned(_logger, _providerName, _topicPartition.Topic, Partition, token.Offset, streamId.ToString(), heldFor ?? TimeSpan.Zero);
+            return;
+        }
+
+        KafkaStreamMetrics.DeliveryFailures.Add(1, _tags);
+        var payload = _inFlight.TryGetValue(token.Offset, out var container)
+            ? container.Event is { } userEvent ? UserEventJson.ToUtf8Bytes(userEvent) : container.RawPayload ?? []
+            : [];
+        var reason = $"{KafkaDeadLetter.DeliveryFailedCode}: subscription {subscriptionId} of stream {streamId} failed on every delivery for {_options.MaxDeliveryTime}";
+        var deadLetter = new KafkaDeadLetter(_topicPartition.Topic, Partition, token.Offset, payload, reason, _timeProvider.GetUtcNow());
+        LogDeliveryFailed(_logger, _providerName, _topicPartition.Topic, Partition, token.Offset, streamId.ToString(), subscriptionId.ToString());
+        var batch = new KafkaMessageBatch(_topicPartition.Topic, Partition, [], [deadLetter]);
+        while (!_shutdown.IsCancellationRequested)
+        {
+            if (await TryStoreAsync(batch, _shutdown.Token)) return;
+            try
             {
-                moved |= _tracker.Done(batch.Offset);
+                await Task.Delay(_options.StoreRetryDelay, _timeProvider, _shutdown.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                break;
             }
         }
 
-        if (moved) await CommitAsync();
+        _tracker.Block(token.Offset);
     }
 
     public async Task Shutdown(TimeSpan timeout)
     {
+        await _shutdown.CancelAsync();
         KafkaStreamMetrics.Untrack(this);
+        _status?.OnReleased(Partition);
         IConsumer<Ignore, byte[]>? consumer;
         lock (_consumerGate)
         {
@@ -133,10 +194,13 @@ internal sealed partial class KafkaQueueAdapterReceiver : IQueueAdapterReceiver
         if (consumer is null) return;
         try
         {
-            // Flush what is delivered before the queue moves on: the next owner resumes from here. Anything read but
-            // not yet reported delivered is read again by it (at least once).
-            await CommitAsync(consumer);
-            LogShutdown(_logger, _providerName, _topicPartition.Topic, _topicPartition.Partition.Value, _tracker.Committed, _tracker.PendingCount);
+            // Flush what is delivered before the queue moves on: the next owner resumes from here. Only messages still
+            // being delivered, or read but not stored, are read again by it.
+            // The agent has disposed its cursors by now: the cache's last word is what it reported before that (only
+            // when no stream registration was pending), or else what its cursors said at the agent's last read attempt.
+            if ((_cache?.FinalDeliveredBelow ?? _cache?.LastDeliveredBelow) is { } below) _tracker.DoneBelow(below);
+            await CommitDeliveredAsync(consumer, force: true, fromCursors: false);
+            LogShutdown(_logger, _providerName, _topicPartition.Topic, Partition, _tracker.Committed, _tracker.PendingCount, _cache?.LastOldestHold ?? "unknown");
         }
         finally
         {
@@ -161,15 +225,95 @@ internal sealed partial class KafkaQueueAdapterReceiver : IQueueAdapterReceiver
             Volatile.Write(ref _nextToRead, start.IsSpecial ? -1 : start.Value);
             consumer.Assign(new TopicPartitionOffset(_topicPartition, start));
             lock (_consumerGate) _consumer = consumer;
+            _lastCommitAt = _timeProvider.GetUtcNow();
             KafkaStreamMetrics.Track(this);
-            LogAssigned(_logger, _providerName, _topicPartition.Topic, _topicPartition.Partition.Value, start.IsSpecial ? "none (auto.offset.reset " + _options.AutoOffsetReset + ")" : start.Value.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            _status?.OnReading(Partition);
+            LogAssigned(_logger, _providerName, _topicPartition.Topic, Partition, start.IsSpecial ? "none (auto.offset.reset " + _options.AutoOffsetReset + ")" : start.Value.ToString(CultureInfo.InvariantCulture));
             return consumer;
         }
         catch (Exception ex)
         {
-            LogStartFailed(_logger, _providerName, _topicPartition.Topic, _topicPartition.Partition.Value, ex);
+            LogStartFailed(_logger, _providerName, _topicPartition.Topic, Partition, ex);
             consumer.Dispose();
             throw;
+        }
+    }
+
+    /// <summary>Takes what librdkafka has fetched already (a zero timeout, so the agent's turn never blocks).</summary>
+    private UnstoredPull? Read(IConsumer<Ignore, byte[]> consumer, int limit)
+    {
+        List<IBatchContainer>? containers = null;
+        List<KafkaUserEvent>? events = null;
+        List<KafkaDeadLetter>? deadLetters = null;
+        var missedBefore = _missedOffsets;
+        for (var read = 0; read < limit; read++)
+        {
+            var result = Consume(consumer);
+            if (result is null || result.IsPartitionEOF) break;
+            var offset = TrackRead(result);
+            var now = _timeProvider.GetUtcNow();
+            var payload = result.Message.Value ?? [];
+            if (IsOrleansMessage(result.Message.Headers))
+            {
+                if (DecodeOrleansMessage(payload, offset) is { } container) (containers ??= []).Add(container);
+                else (deadLetters ??= []).Add(new KafkaDeadLetter(result.Topic, Partition, offset, payload, "InvalidOrleansMessage: the value is not a serialized Orleans stream message", now));
+            }
+            else if (UserEventJson.TryParse(payload, now, out var userEvent, out var rejection))
+            {
+                var streamId = StreamId.Create(KafkaStreamNamespaces.UserEvents, userEvent.UserId);
+                (containers ??= []).Add(new KafkaBatchContainer(streamId, userEvent, new KafkaSequenceToken(Partition, offset)));
+                (events ??= []).Add(new KafkaUserEvent(userEvent, Partition, offset));
+            }
+            else
+            {
+                (deadLetters ??= []).Add(new KafkaDeadLetter(result.Topic, Partition, offset, payload, rejection.ToString(), now));
+            }
+        }
+
+        if (containers is null && deadLetters is null) return null;
+        return new UnstoredPull(
+            (IList<IBatchContainer>?)containers ?? [],
+            new KafkaMessageBatch(_topicPartition.Topic, Partition, (IReadOnlyList<KafkaUserEvent>?)events ?? [], (IReadOnlyList<KafkaDeadLetter>?)deadLetters ?? [])
+            {
+                MissedOffsets = _missedOffsets - missedBefore,
+            });
+    }
+
+    private long TrackRead(ConsumeResult<Ignore, byte[]> result)
+    {
+        var offset = result.Offset.Value;
+        if (_nextExpected is { } expected && offset > expected)
+        {
+            var missed = offset - expected;
+            _missedOffsets += missed;
+            KafkaStreamMetrics.MissedOffsets.Add(missed, _tags);
+            LogOffsetGap(_logger, _providerName, result.Topic, Partition, expected, offset - 1, missed);
+        }
+
+        _nextExpected = offset + 1;
+        Volatile.Write(ref _nextToRead, offset + 1);
+        _tracker.Read(offset);
+        return offset;
+    }
+
+    private static bool IsOrleansMessage(Headers? headers)
+        => headers is not null && headers.TryGetLastBytes(KafkaStreamMessage.HeaderName, out _);
+
+    private KafkaBatchContainer? DecodeOrleansMessage(byte[] payload, long offset)
+    {
+        try
+        {
+            var message = _serializer.Deserialize<KafkaStreamMessage>(payload)
+                ?? throw new InvalidOperationException("The value deserialized to null.");
+            return new KafkaBatchContainer(message.StreamId, message.Events, message.RequestContext, new KafkaSequenceToken(Partition, offset))
+            {
+                RawPayload = payload,
+            };
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            LogUndecodable(_logger, _providerName, _topicPartition.Topic, Partition, offset, ex);
+            return null;
         }
     }
 
@@ -186,78 +330,44 @@ internal sealed partial class KafkaQueueAdapterReceiver : IQueueAdapterReceiver
         }
     }
 
-    private async Task<IBatchContainer?> AcceptAsync(ConsumeResult<Ignore, byte[]> result, CancellationToken cancellationToken)
-    {
-        var partition = result.Partition.Value;
-        var offset = result.Offset.Value;
-        if (_nextExpected is { } expected && offset > expected)
-        {
-            var missed = offset - expected;
-            KafkaStreamMetrics.MissedOffsets.Add(missed, _tags);
-            LogOffsetGap(_logger, _providerName, result.Topic, partition, expected, offset - 1, missed);
-        }
-
-        _nextExpected = offset + 1;
-        Volatile.Write(ref _nextToRead, offset + 1);
-        _tracker.Read(offset);
-
-        var payload = result.Message.Value ?? [];
-        var now = _timeProvider.GetUtcNow();
-        if (UserEventJson.TryParse(payload, now, out var userEvent, out var rejection))
-        {
-            var streamId = StreamId.Create(KafkaStreamNamespaces.UserEvents, userEvent.UserId);
-            return new KafkaBatchContainer(streamId, userEvent, new KafkaSequenceToken(partition, offset));
-        }
-
-        var deadLetter = new KafkaDeadLetter(result.Topic, partition, offset, payload, rejection, now);
-        KafkaStreamMetrics.DeadLetters.Add(1, _tags);
-        if (_unhandledDeadLetters.Count > 0 || !await TryHandleDeadLetterAsync(deadLetter, cancellationToken))
-        {
-            _unhandledDeadLetters.Enqueue(deadLetter); // keep their order; retried on the next pull
-        }
-
-        return null;
-    }
-
-    private async Task RetryDeadLettersAsync(CancellationToken cancellationToken)
-    {
-        while (_unhandledDeadLetters.TryPeek(out var deadLetter) && await TryHandleDeadLetterAsync(deadLetter, cancellationToken))
-        {
-            _unhandledDeadLetters.Dequeue();
-        }
-    }
-
-    private async Task<bool> TryHandleDeadLetterAsync(KafkaDeadLetter deadLetter, CancellationToken cancellationToken)
+    private async Task<bool> TryStoreAsync(KafkaMessageBatch batch, CancellationToken cancellationToken)
     {
         try
         {
-            await _deadLetterSink.HandleAsync(deadLetter, cancellationToken);
+            await _sink.StoreAsync(batch, cancellationToken);
+            return true;
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
-            LogDeadLetterSinkFailed(_logger, _providerName, deadLetter.Topic, deadLetter.Partition, deadLetter.Offset, ex);
+            KafkaStreamMetrics.StoreFailures.Add(1, _tags);
+            LogStoreFailed(_logger, _providerName, batch.Topic, batch.Partition, batch.Events.Count, batch.DeadLetters.Count, _options.StoreRetryDelay, ex.GetType().Name, ex.Message);
             return false;
         }
-
-        _tracker.Done(deadLetter.Offset);
-        return true;
     }
 
-    private Task CommitAsync() => _consumer is { } consumer ? CommitAsync(consumer) : Task.CompletedTask;
-
-    private async Task CommitAsync(IConsumer<Ignore, byte[]> consumer)
+    /// <summary>Moves the committable offset to what the cache reports delivered and commits it, at most every <see cref="KafkaStreamOptions.CommitInterval"/> unless forced.</summary>
+    private async Task CommitDeliveredAsync(IConsumer<Ignore, byte[]> consumer, bool force, bool fromCursors = true)
     {
+        _cache ??= _caches?.Find(_queueId);
+        if (fromCursors && _cache?.DeliveredBelow() is { } below && _tracker.DoneBelow(below))
+        {
+            foreach (var delivered in _inFlight.Keys.Where(o => o < below).ToList()) _inFlight.Remove(delivered);
+        }
+
+        var now = _timeProvider.GetUtcNow();
         if (!_tracker.HasUncommitted || _tracker.Committable is not { } offset) return;
+        if (!force && now - _lastCommitAt < _options.CommitInterval) return;
+        _lastCommitAt = now;
         try
         {
             await Task.Run(() => consumer.Commit([new TopicPartitionOffset(_topicPartition, new Offset(offset))])).ConfigureAwait(true);
             _tracker.MarkCommitted(offset);
-            LogCommitted(_logger, _providerName, _topicPartition.Topic, _topicPartition.Partition.Value, offset);
+            LogCommitted(_logger, _providerName, _topicPartition.Topic, Partition, offset);
         }
         catch (KafkaException ex)
         {
-            // Nothing is lost: the offset stays uncommitted and is tried again with the next delivery or at shutdown.
-            LogCommitFailed(_logger, _providerName, _topicPartition.Topic, _topicPartition.Partition.Value, offset, ex.Error.Code, ex.Error.Reason, ex);
+            // Nothing is lost: the offset stays uncommitted and is tried again with the next pull or at shutdown.
+            LogCommitFailed(_logger, _providerName, _topicPartition.Topic, Partition, offset, ex.Error.Code, ex.Error.Reason, ex);
         }
     }
 
@@ -292,8 +402,17 @@ internal sealed partial class KafkaQueueAdapterReceiver : IQueueAdapterReceiver
     [LoggerMessage(EventId = 2102, Level = LogLevel.Error, Message = "Stream provider {Provider}: offsets {FirstMissed}..{LastMissed} of {Topic}[{Partition}] were never read ({Missed} messages): the broker no longer had them")]
     private static partial void LogOffsetGap(ILogger logger, string provider, string topic, int partition, long firstMissed, long lastMissed, long missed);
 
-    [LoggerMessage(EventId = 2103, Level = LogLevel.Error, Message = "Stream provider {Provider}: the dead-letter sink failed for {Topic}[{Partition}]@{Offset}; the offset stays uncommitted and the sink is tried again")]
-    private static partial void LogDeadLetterSinkFailed(ILogger logger, string provider, string topic, int partition, long offset, Exception exception);
+    [LoggerMessage(EventId = 2103, Level = LogLevel.Warning, Message = "Stream provider {Provider}: the message sink could not store {Events} events and {DeadLetters} dead letters of {Topic}[{Partition}] ({ErrorType}: {Error}); the partition delivers nothing and tries again in {RetryDelay}")]
+    private static partial void LogStoreFailed(ILogger logger, string provider, string topic, int partition, int events, int deadLetters, TimeSpan retryDelay, string errorType, string error);
+
+    [LoggerMessage(EventId = 2111, Level = LogLevel.Error, Message = "Stream provider {Provider}: every delivery of {Topic}[{Partition}]@{Offset} on stream {StreamId} to subscription {SubscriptionId} failed; it becomes a dead letter")]
+    private static partial void LogDeliveryFailed(ILogger logger, string provider, string topic, int partition, long offset, string streamId, string subscriptionId);
+
+    [LoggerMessage(EventId = 2113, Level = LogLevel.Information, Message = "Stream provider {Provider}: delivery of {Topic}[{Partition}]@{Offset} on stream {StreamId} was abandoned after {HeldFor} (queue handed over, or consumer gone); it stays uncommitted and is delivered again")]
+    private static partial void LogDeliveryAbandoned(ILogger logger, string provider, string topic, int partition, long offset, string streamId, TimeSpan heldFor);
+
+    [LoggerMessage(EventId = 2112, Level = LogLevel.Error, Message = "Stream provider {Provider}: {Topic}[{Partition}]@{Offset} is marked as an Orleans stream message but cannot be deserialized; it becomes a dead letter")]
+    private static partial void LogUndecodable(ILogger logger, string provider, string topic, int partition, long offset, Exception exception);
 
     [LoggerMessage(EventId = 2104, Level = LogLevel.Debug, Message = "Stream provider {Provider} committed {Topic}[{Partition}] at {Offset}")]
     private static partial void LogCommitted(ILogger logger, string provider, string topic, int partition, long offset);
@@ -301,8 +420,8 @@ internal sealed partial class KafkaQueueAdapterReceiver : IQueueAdapterReceiver
     [LoggerMessage(EventId = 2105, Level = LogLevel.Warning, Message = "Stream provider {Provider} could not commit {Topic}[{Partition}] at {Offset} ({Code}: {Reason}); it is tried again later")]
     private static partial void LogCommitFailed(ILogger logger, string provider, string topic, int partition, long offset, ErrorCode code, string reason, Exception exception);
 
-    [LoggerMessage(EventId = 2106, Level = LogLevel.Information, Message = "Stream provider {Provider} released {Topic}[{Partition}]: committed {Committed}, {Pending} messages read but not reported delivered will be read again by the next owner")]
-    private static partial void LogShutdown(ILogger logger, string provider, string topic, int partition, long? committed, int pending);
+    [LoggerMessage(EventId = 2106, Level = LogLevel.Information, Message = "Stream provider {Provider} released {Topic}[{Partition}]: committed {Committed}; the {Pending} messages read from there on are read again by the next owner (oldest still in delivery: {OldestInDelivery}); subscribers drop what they already had by offset")]
+    private static partial void LogShutdown(ILogger logger, string provider, string topic, int partition, long? committed, int pending, string oldestInDelivery);
 
     [LoggerMessage(EventId = 2107, Level = LogLevel.Warning, Message = "Stream provider {Provider}: Kafka consume error {Code}: {Reason}")]
     private static partial void LogConsumeError(ILogger logger, string provider, ErrorCode code, string reason, Exception exception);
@@ -316,3 +435,6 @@ internal sealed partial class KafkaQueueAdapterReceiver : IQueueAdapterReceiver
     [LoggerMessage(EventId = 2110, Level = LogLevel.Debug, Message = "Stream provider {Provider}: librdkafka {Level} {Facility}: {Text}")]
     private static partial void LogLibrdkafka(ILogger logger, string provider, string level, string facility, string text);
 }
+
+/// <summary>A pull that the sink has not stored yet, kept until it has.</summary>
+internal sealed record UnstoredPull(IList<IBatchContainer> Containers, KafkaMessageBatch Batch);

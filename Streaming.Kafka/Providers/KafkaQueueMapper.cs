@@ -10,7 +10,8 @@ namespace Analytics.Streaming.Kafka.Providers;
 /// </summary>
 /// <remarks>
 /// Which stream a message belongs to is decided by Kafka's partitioner when it is produced, not by this mapper, so
-/// <see cref="GetQueueForStream"/> is only Orleans' own guess; the provider never routes by it (it does not produce).
+/// <see cref="GetQueueForStream"/> is only Orleans' own guess; the provider never routes by it (what Orleans producers
+/// publish goes to Kafka, whose partitioner places it by key).
 /// </remarks>
 internal sealed class KafkaQueueMapper : IConsistentRingStreamQueueMapper
 {

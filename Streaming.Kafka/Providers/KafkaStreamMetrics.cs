@@ -20,6 +20,18 @@ internal static class KafkaStreamMetrics
     public static readonly Counter<long> DeadLetters = Meter.CreateCounter<long>(
         "kafka_stream_dead_letters", unit: "{message}", description: "Messages that were not valid user events");
 
+    /// <summary>Valid events whose every delivery to a subscriber failed, so they became dead letters.</summary>
+    public static readonly Counter<long> DeliveryFailures = Meter.CreateCounter<long>(
+        "kafka_stream_delivery_failures", unit: "{event}", description: "Events a subscriber kept failing on, dead-lettered");
+
+    /// <summary>Failed attempts of the message sink to store a pull.</summary>
+    public static readonly Counter<long> StoreFailures = Meter.CreateCounter<long>(
+        "kafka_stream_store_failures", unit: "{attempt}", description: "Failed attempts to store a pull before delivering it");
+
+    /// <summary>Events Orleans producers published to Kafka through the provider.</summary>
+    public static readonly Counter<long> Published = Meter.CreateCounter<long>(
+        "kafka_stream_published", unit: "{message}", description: "Messages Orleans stream producers wrote to Kafka");
+
     /// <summary>Valid events handed to Orleans.</summary>
     public static readonly Counter<long> Events = Meter.CreateCounter<long>(
         "kafka_stream_events", unit: "{event}", description: "Valid user events read");

@@ -50,4 +50,75 @@ public sealed class OffsetCommitTrackerTests
         tracker.Read(3);
         Assert.Throws<InvalidOperationException>(() => tracker.Read(3));
     }
+
+    [Fact]
+    public void DoneBelow_MovesToTheGivenOffset_ThenTakesInLaterMessagesDoneOneByOne()
+    {
+        var tracker = new OffsetCommitTracker();
+        foreach (var offset in new long[] { 10, 11, 12, 13, 14, 15 }) tracker.Read(offset);
+        Assert.False(tracker.Done(13)); // e.g. a dead letter, behind a message still being delivered
+
+        Assert.True(tracker.DoneBelow(12));
+        Assert.Equal(12, tracker.Committable);
+        Assert.False(tracker.DoneBelow(12)); // nothing new
+        Assert.False(tracker.DoneBelow(11)); // never backwards
+        Assert.Equal(12, tracker.Committable);
+
+        Assert.True(tracker.DoneBelow(13));
+        Assert.Equal(14, tracker.Committable); // 12 delivered, 13 was done already, 14 still pending
+        Assert.Equal(2, tracker.PendingCount);
+    }
+
+    [Fact]
+    public void DoneBelow_BeyondWhatWasRead_CommitsOnlyWhatWasRead()
+    {
+        var tracker = new OffsetCommitTracker();
+        foreach (var offset in new long[] { 0, 1, 2 }) tracker.Read(offset);
+
+        Assert.True(tracker.DoneBelow(100));
+        Assert.Equal(3, tracker.Committable);
+        Assert.Equal(0, tracker.PendingCount);
+
+        tracker.Read(7); // a later read is pending again, whatever was said before
+        Assert.Equal(3, tracker.Committable);
+        Assert.True(tracker.DoneBelow(8));
+        Assert.Equal(8, tracker.Committable);
+    }
+
+    [Fact]
+    public void DoneBelow_NothingRead_LeavesNothingCommittable()
+    {
+        var tracker = new OffsetCommitTracker();
+        Assert.False(tracker.DoneBelow(5));
+        Assert.Null(tracker.Committable);
+        Assert.False(tracker.HasUncommitted);
+    }
+
+    [Fact]
+    public void Block_StopsTheCommitBeforeTheOffset_WhateverIsReportedLater()
+    {
+        var tracker = new OffsetCommitTracker();
+        foreach (var offset in new long[] { 0, 1, 2, 3, 4 }) tracker.Read(offset);
+        tracker.Block(2);
+
+        Assert.True(tracker.DoneBelow(5));
+        Assert.Equal(2, tracker.Committable);
+        Assert.False(tracker.Done(2));
+        Assert.False(tracker.Done(3));
+        Assert.False(tracker.DoneBelow(long.MaxValue));
+        Assert.Equal(2, tracker.Committable);
+        Assert.Equal(3, tracker.PendingCount);
+    }
+
+    [Fact]
+    public void Block_OffsetAlreadyCommittable_IsIgnored()
+    {
+        var tracker = new OffsetCommitTracker();
+        foreach (var offset in new long[] { 0, 1, 2 }) tracker.Read(offset);
+        Assert.True(tracker.Done(0));
+
+        tracker.Block(0); // too late: 0 is behind the committable offset already
+        Assert.True(tracker.DoneBelow(3));
+        Assert.Equal(3, tracker.Committable);
+    }
 }

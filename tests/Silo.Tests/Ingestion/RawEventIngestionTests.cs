@@ -11,7 +11,8 @@ using Npgsql;
 
 namespace Analytics.Silo.Tests.Ingestion;
 
-/// <summary>The first slice end to end: Kafka protocol (local broker) → silo consumer → PostgreSQL.</summary>
+/// <summary>Ingestion end to end: Kafka protocol (local broker) → the silo's stream provider → PostgreSQL.</summary>
+[Collection(SiloProcessesCollection.Name)]
 public sealed class RawEventIngestionTests(PostgresFixture postgres) : IClassFixture<PostgresFixture>, IAsyncLifetime
 {
     private const string Topic = "user_events";
@@ -119,7 +120,7 @@ public sealed class RawEventIngestionTests(PostgresFixture postgres) : IClassFix
         var before = MakeEvents(1_000);
         await ProduceAsync(before.Select(Keyed));
         using var silo = SiloHost.Start(_kafka.BootstrapServers, _database, $"group-{Guid.NewGuid():N}",
-            new Dictionary<string, string?> { ["Kafka:RetryDelay"] = "00:00:00.200" });
+            new Dictionary<string, string?> { ["Kafka:StoreRetryDelay"] = "00:00:00.200" });
         var status = silo.Services.GetRequiredService<IngestionStatus>();
         await Eventually.UntilAsync(async () => await CountAsync("raw_events") == before.Count, Deadline, "the first events stored");
 
@@ -150,7 +151,7 @@ public sealed class RawEventIngestionTests(PostgresFixture postgres) : IClassFix
         const string topic = "expiring_events";
         _kafka.CreateTopic(topic, 1);
         var group = $"group-{Guid.NewGuid():N}";
-        var settings = new Dictionary<string, string?> { ["Kafka:Topic"] = topic };
+        var settings = new Dictionary<string, string?> { ["Kafka:Topic"] = topic, ["Kafka:Partitions"] = "1" };
 
         var first = MakeEvents(100);
         await ProduceAsync(first.Select(Keyed), topic);
@@ -176,7 +177,7 @@ public sealed class RawEventIngestionTests(PostgresFixture postgres) : IClassFix
     }
 
     [Fact]
-    public async Task Silo_Ready_AfterJoiningTheConsumerGroup()
+    public async Task Silo_Ready_OnceTheStreamProviderReadsThePartitions()
     {
         using var silo = SiloHost.Start(_kafka.BootstrapServers, _database, $"group-{Guid.NewGuid():N}");
         using var client = silo.CreateClient();
@@ -184,12 +185,19 @@ public sealed class RawEventIngestionTests(PostgresFixture postgres) : IClassFix
         await Eventually.UntilAsync(async () => (await client.GetAsync(new Uri("/health/ready", UriKind.Relative))).StatusCode == HttpStatusCode.OK,
             Deadline, "/health/ready to answer 200");
         Assert.Equal(HttpStatusCode.OK, (await client.GetAsync(new Uri("/health/live", UriKind.Relative))).StatusCode);
+
+        // One silo owns every queue: it reads all eight partitions.
+        await Eventually.UntilAsync(
+            async () => (await client.GetStringAsync(new Uri("/health/ingestion", UriKind.Relative))).Contains("\"partitions\":[0,1,2,3,4,5,6,7]", StringComparison.Ordinal),
+            Deadline, "/health/ingestion to list partitions 0..7");
     }
 
     [Theory]
-    [InlineData("Kafka:BootstrapServers", "no-port-here", "Kafka:BootstrapServers")]
-    [InlineData("Kafka:MaxBatchSize", "0", "Kafka:MaxBatchSize")]
-    [InlineData("Kafka:Topic", " ", "Kafka:Topic")]
+    [InlineData("Kafka:BootstrapServers", "no-port-here", "kafka:BootstrapServers")]
+    [InlineData("Kafka:PollBatchSize", "0", "kafka:PollBatchSize")]
+    [InlineData("Kafka:CacheSize", "5", "kafka:CacheSize")]
+    [InlineData("Kafka:Partitions", "4", "kafka:Partitions is 4 but topic 'user_events' has 8 partitions")]
+    [InlineData("Kafka:Topic", "no_such_topic", "kafka:Topic: topic 'no_such_topic' does not exist")]
     [InlineData("Orleans:ClusterId", "", "Orleans:ClusterId")]
     [InlineData("Postgres:ConnectionString", "Host=127.0.0.1;Port=notaport", "Postgres:ConnectionString")]
     public async Task Silo_BadSetting_StopsStartUpNamingTheSetting(string key, string value, string named)
@@ -224,7 +232,7 @@ public sealed class RawEventIngestionTests(PostgresFixture postgres) : IClassFix
         var output = await stdout + await stderr;
         Assert.NotEqual(0, process.ExitCode);
         Assert.Contains(named, output, StringComparison.Ordinal);
-        Assert.Contains("OptionsValidationException", output, StringComparison.Ordinal);
+        Assert.Matches("OptionsValidationException|OrleansConfigurationException|InvalidOperationException", output);
     }
 
     private static List<UserEvent> MakeEvents(int count)

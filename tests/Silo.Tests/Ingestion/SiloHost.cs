@@ -5,7 +5,7 @@ using Microsoft.AspNetCore.Mvc.Testing;
 namespace Analytics.Silo.Tests.Ingestion;
 
 // Typed by a Silo type rather than Program: LocalBroker has a Program of its own.
-/// <summary>The real silo program (Orleans, consumer, storage) hosted in the test process on free ports.</summary>
+/// <summary>The real silo program (Orleans, the Kafka stream provider, storage) hosted in the test process on free ports.</summary>
 internal sealed class SiloHost(IReadOnlyDictionary<string, string?> settings) : WebApplicationFactory<Analytics.Silo.Hosting.SiloOptions>
 {
     public static SiloHost Start(string bootstrapServers, string connectionString, string consumerGroup, IReadOnlyDictionary<string, string?>? extra = null)
@@ -14,9 +14,7 @@ internal sealed class SiloHost(IReadOnlyDictionary<string, string?> settings) : 
         {
             ["Kafka:BootstrapServers"] = bootstrapServers,
             ["Kafka:ConsumerGroup"] = consumerGroup,
-            ["Kafka:MaxBatchDelay"] = "00:00:00.050",
-            // The development broker frees a departed member's partitions only after its session timeout.
-            ["Kafka:SessionTimeout"] = "00:00:02",
+            ["Kafka:CommitInterval"] = "00:00:00.200",
             ["Urls"] = "http://127.0.0.1:0",
             ["Postgres:ConnectionString"] = connectionString,
             ["Orleans:SiloPort"] = FreePorts.NextAsText(),

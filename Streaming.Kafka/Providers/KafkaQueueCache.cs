@@ -1,0 +1,224 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Logging;
+using Orleans.Configuration;
+using Orleans.Providers.Streams.Common;
+using Orleans.Runtime;
+using Orleans.Streams;
+
+namespace Analytics.Streaming.Kafka.Providers;
+
+/// <summary>
+/// Creates one <see cref="KafkaQueueCache"/> per queue and lets the queue's receiver find it, so that the receiver
+/// can commit exactly what the cache's cursors have delivered.
+/// </summary>
+internal sealed class KafkaQueueAdapterCache(SimpleQueueCacheOptions options, string providerName, ILoggerFactory loggerFactory, TimeProvider? timeProvider = null) : IQueueAdapterCache
+{
+    private readonly ConcurrentDictionary<QueueId, KafkaQueueCache> _caches = new();
+    private readonly ILogger _logger = loggerFactory.CreateLogger($"{typeof(SimpleQueueCache).FullName}.{providerName}");
+    private readonly TimeProvider _timeProvider = timeProvider ?? TimeProvider.System;
+
+    public IQueueCache CreateQueueCache(QueueId queueId)
+    {
+        var cache = new KafkaQueueCache(new SimpleQueueCache(options.CacheSize, _logger), _timeProvider);
+        _caches[queueId] = cache; // a queue that comes back to this silo gets a new agent and a new cache
+        return cache;
+    }
+
+    /// <summary>The current cache of <paramref name="queueId"/> on this silo, if its pulling agent created one.</summary>
+    public KafkaQueueCache? Find(QueueId queueId) => _caches.TryGetValue(queueId, out var cache) ? cache : null;
+}
+
+/// <summary>
+/// Orleans' <see cref="SimpleQueueCache"/>, plus exact delivery progress. The simple cache reports delivered batches
+/// only when a whole tenth of it is behind every cursor, and not at all for what is delivered when the queue moves to
+/// another silo; so each cursor it hands out is wrapped to remember which message it is delivering.
+/// </summary>
+/// <remarks>
+/// The pulling agent delivers a stream's batches one at a time, in order, and moves a cursor on only after the previous
+/// batch was delivered (or given up on through the failure handler). So every message older than the oldest one a
+/// cursor is still holding has been delivered to every subscriber: that is <see cref="DeliveredBelow"/>. A cursor that
+/// has caught up holds nothing; new data for its stream reaches it (through <see cref="IQueueCacheCursor.Refresh"/> or
+/// a new pinned cursor) in the same agent turn that adds the data. The agent calls the cache and the receiver from one
+/// turn at a time, so no locking is needed beyond that.
+/// Delivering several batches per call (<c>BatchContainerBatchSize</c> above 1) would break the one-at-a-time rule,
+/// so the provider refuses that setting.
+/// </remarks>
+internal sealed class KafkaQueueCache(SimpleQueueCache inner, TimeProvider timeProvider) : IQueueCache
+{
+    private readonly HashSet<TrackingCursor> _cursors = [];
+    private long _nextAfterAdded = -1;
+    private (StreamId StreamId, long Offset, long Since) _lastOldestHold;
+
+    /// <summary>
+    /// Delivery progress as it stood when the pulling agent, shutting down, had drained its deliveries and was about to
+    /// dispose every cursor (<see cref="UpdateDeliveryProgress"/>); null while running, or if the agent did not report.
+    /// After that moment the cursors are gone, so <see cref="DeliveredBelow"/> would say too much.
+    /// </summary>
+    public long? FinalDeliveredBelow { get; private set; }
+
+    /// <summary>
+    /// How long a cursor of <paramref name="streamId"/> has been holding <paramref name="offset"/> (trying to deliver it),
+    /// or null if none is.
+    /// </summary>
+    public TimeSpan? HeldFor(StreamId streamId, long offset)
+    {
+        TimeSpan? longest = null;
+        var now = timeProvider.GetTimestamp();
+        foreach (var cursor in _cursors)
+        {
+            if (cursor.StreamId.Equals(streamId) && cursor.HeldOffset == offset)
+            {
+                var held = timeProvider.GetElapsedTime(cursor.HeldSince, now);
+                if (longest is not { } other || held > other) longest = held;
+            }
+        }
+
+        return longest;
+    }
+
+    /// <summary>
+    /// Called by the pulling agent when it shuts down, after its deliveries have drained and before it disposes the
+    /// cursors (its own token is the oldest last-delivered token over all streams, which a quiet stream keeps far
+    /// behind; the cursors say more).
+    /// </summary>
+    public void UpdateDeliveryProgress(StreamSequenceToken? earliestSubscriptionToken, DateTime utcNow)
+        => FinalDeliveredBelow = DeliveredBelow();
+
+    /// <summary>
+    /// Every message of this queue below the returned offset has been delivered to every subscriber; null when nothing
+    /// was added yet.
+    /// </summary>
+    public long? DeliveredBelow() => FindDeliveredBelow(out _);
+
+    private long? FindDeliveredBelow(out TrackingCursor? oldest)
+    {
+        oldest = null;
+        if (_nextAfterAdded < 0) return null;
+        var below = _nextAfterAdded;
+        foreach (var cursor in _cursors)
+        {
+            if (cursor.HeldOffset is { } held && held < below)
+            {
+                below = held;
+                oldest = cursor;
+            }
+        }
+
+        return below;
+    }
+
+    public int GetMaxAddCount() => inner.GetMaxAddCount();
+
+    public void AddToCache(IList<IBatchContainer> messages)
+    {
+        inner.AddToCache(messages);
+        foreach (var message in messages)
+        {
+            if (message.SequenceToken is KafkaSequenceToken token && token.Offset >= _nextAfterAdded)
+            {
+                _nextAfterAdded = token.Offset + 1;
+            }
+        }
+    }
+
+    /// <summary>
+    /// <see cref="DeliveredBelow"/> as of the agent's last read attempt (it tries every pull period, even when the
+    /// cache is full and it reads nothing); what the receiver commits on release if the agent does not report.
+    /// </summary>
+    public long? LastDeliveredBelow { get; private set; }
+
+    /// <summary>For logs: the message that held <see cref="LastDeliveredBelow"/> back, and for how long.</summary>
+    public string LastOldestHold => _lastOldestHold.Since == 0
+        ? "none"
+        : $"{_lastOldestHold.StreamId}@{_lastOldestHold.Offset}, for {timeProvider.GetElapsedTime(_lastOldestHold.Since).TotalSeconds:0.0} s";
+
+    public bool TryPurgeFromCache(out IList<IBatchContainer> purgedItems)
+    {
+        LastDeliveredBelow = FindDeliveredBelow(out var oldest);
+        _lastOldestHold = oldest is null ? default : (oldest.StreamId, oldest.HeldOffset ?? 0, oldest.HeldSince);
+        return inner.TryPurgeFromCache(out purgedItems!);
+    }
+
+    [Obsolete("Use TryGetCacheCursor instead.")]
+    public IQueueCacheCursor GetCacheCursor(StreamId streamId, StreamSequenceToken? token)
+        => Track(streamId, inner.GetCacheCursor(streamId, token), StartOf(token));
+
+    public QueueCacheCursorResult<IQueueCacheCursor> TryGetCacheCursor(StreamId streamId, StreamSequenceToken? token)
+        => Track(streamId, ((IQueueCache)inner).TryGetCacheCursor(streamId, token), StartOf(token));
+
+    // Until it moves, a cursor at a start position could deliver anything still cached: it holds everything.
+    public QueueCacheCursorResult<IQueueCacheCursor> TryGetCacheCursorAtPosition(StreamId streamId, StreamSubscriptionStartPosition startPosition)
+        => Track(streamId, ((IQueueCache)inner).TryGetCacheCursorAtPosition(streamId, startPosition), long.MinValue);
+
+    public bool IsUnderPressure() => inner.IsUnderPressure();
+
+    // A cursor given a token delivers from there on; one given none starts at the newest message, which it may deliver.
+    private long StartOf(StreamSequenceToken? token) => token is KafkaSequenceToken kafka ? kafka.Offset : _nextAfterAdded - 1;
+
+    private QueueCacheCursorResult<IQueueCacheCursor> Track(StreamId streamId, QueueCacheCursorResult<IQueueCacheCursor> result, long start)
+        => result.Kind == QueueCacheCursorResultKind.Success && result.Cursor is { } cursor
+            ? QueueCacheCursorResult<IQueueCacheCursor>.FromCursor(Track(streamId, cursor, start))
+            : result;
+
+    private TrackingCursor Track(StreamId streamId, IQueueCacheCursor cursor, long start)
+    {
+        var tracking = new TrackingCursor(this, streamId, cursor, start);
+        _cursors.Add(tracking);
+        return tracking;
+    }
+
+    private void Release(TrackingCursor cursor) => _cursors.Remove(cursor);
+
+    private long Now => timeProvider.GetTimestamp();
+
+    private sealed class TrackingCursor(KafkaQueueCache owner, StreamId streamId, IQueueCacheCursor inner, long start) : IQueueCacheCursor
+    {
+        public StreamId StreamId => streamId;
+
+        /// <summary>The offset of the message this cursor is delivering or may deliver next; null once caught up.</summary>
+        public long? HeldOffset { get; private set; } = start;
+
+        /// <summary>When the cursor moved onto <see cref="HeldOffset"/> (a <see cref="TimeProvider"/> timestamp).</summary>
+        public long HeldSince { get; private set; } = owner.Now;
+
+        public IBatchContainer? GetCurrent(out Exception? exception) => inner.GetCurrent(out exception);
+
+        [Obsolete("Use MoveNextWithResult instead.")]
+        public bool MoveNext() => MoveNextWithResult().Kind == QueueCacheCursorMoveResultKind.Success;
+
+        public QueueCacheCursorMoveResult MoveNextWithResult()
+        {
+            var result = inner.MoveNextWithResult();
+            if (result.Kind == QueueCacheCursorMoveResultKind.NoData)
+            {
+                HeldOffset = null;
+            }
+            else if (result.Kind == QueueCacheCursorMoveResultKind.Success && inner.GetCurrent(out _) is { SequenceToken: KafkaSequenceToken token })
+            {
+                HeldOffset = token.Offset;
+                HeldSince = owner.Now;
+            }
+
+            return result; // a cache miss leaves the cursor where it was
+        }
+
+        public void Refresh(StreamSequenceToken token)
+        {
+            // New messages of this stream arrived from 'token' on; nothing from there is delivered yet.
+            if (token is KafkaSequenceToken kafka && (HeldOffset is not { } held || kafka.Offset < held))
+            {
+                HeldOffset = kafka.Offset;
+            }
+
+            inner.Refresh(token);
+        }
+
+        public void RecordDeliveryFailure() => inner.RecordDeliveryFailure();
+
+        public void Dispose()
+        {
+            owner.Release(this);
+            inner.Dispose();
+        }
+    }
+}
