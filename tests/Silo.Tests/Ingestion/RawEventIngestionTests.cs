@@ -203,18 +203,60 @@ public sealed class RawEventIngestionTests(PostgresFixture postgres) : IClassFix
     public async Task Silo_BadSetting_StopsStartUpNamingTheSetting(string key, string value, string named)
     {
         // The real program, as run_all.sh and the containers start it: settings from the environment.
-        var info = new System.Diagnostics.ProcessStartInfo("dotnet", Path.Combine(RepositoryPaths.BuildOutput("Silo"), "Analytics.Silo.dll"))
+        var environment = new Dictionary<string, string>
+        {
+            ["Kafka__BootstrapServers"] = _kafka.BootstrapServers,
+            ["Postgres__ConnectionString"] = _database,
+            ["Orleans__SiloPort"] = FreePorts.NextAsText(),
+            ["Orleans__GatewayPort"] = FreePorts.NextAsText(),
+            ["Urls"] = "http://127.0.0.1:0",
+        };
+        environment[key.Replace(":", "__", StringComparison.Ordinal)] = value;
+
+        var (exitCode, output) = await RunSiloAsync(environment);
+
+        Assert.NotEqual(0, exitCode);
+        Assert.Contains(named, output, StringComparison.Ordinal);
+        Assert.Matches("OptionsValidationException|OrleansConfigurationException|InvalidOperationException", output);
+    }
+
+    [Fact]
+    public async Task SiloRewindCommand_MovesTheConsumerGroupAndSaysWhere()
+    {
+        var group = $"group-{Guid.NewGuid():N}";
+        await ProduceAsync(MakeEvents(50).Select(Keyed));
+        var environment = new Dictionary<string, string>
+        {
+            ["Kafka__BootstrapServers"] = _kafka.BootstrapServers,
+            ["Kafka__ConsumerGroup"] = group,
+        };
+
+        var (exitCode, output) = await RunSiloAsync(environment, "rewind", "--to", "offset:2", "--partition", "5");
+
+        Assert.True(exitCode == 0, output);
+        Assert.Contains($"consumer group {group}, topic user_events", output, StringComparison.Ordinal);
+        Assert.Contains("partition 5: none -> 2", output, StringComparison.Ordinal);
+        using var consumer = new ConsumerBuilder<Ignore, Ignore>(new ConsumerConfig { BootstrapServers = _kafka.BootstrapServers, GroupId = group }).Build();
+        var committed = consumer.Committed([.. Enumerable.Range(0, 8).Select(p => new TopicPartition(Topic, p))], TimeSpan.FromSeconds(10));
+        Assert.Equal([-1001, -1001, -1001, -1001, -1001, 2, -1001, -1001], committed.OrderBy(c => c.Partition.Value).Select(c => c.Offset.Value));
+
+        var (badExit, badOutput) = await RunSiloAsync(environment, "rewind", "--to", "yesterday");
+        Assert.Equal(2, badExit);
+        Assert.Contains("'yesterday' is not a rewind target", badOutput, StringComparison.Ordinal);
+    }
+
+    /// <summary>Runs the real silo program (as run_all.sh and the containers do) and returns its exit code and output.</summary>
+    private static async Task<(int ExitCode, string Output)> RunSiloAsync(IReadOnlyDictionary<string, string> environment, params string[] arguments)
+    {
+        var info = new System.Diagnostics.ProcessStartInfo("dotnet")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             WorkingDirectory = RepositoryPaths.BuildOutput("Silo"),
         };
-        info.Environment["Kafka__BootstrapServers"] = _kafka.BootstrapServers;
-        info.Environment["Postgres__ConnectionString"] = _database;
-        info.Environment["Orleans__SiloPort"] = FreePorts.NextAsText();
-        info.Environment["Orleans__GatewayPort"] = FreePorts.NextAsText();
-        info.Environment["Urls"] = "http://127.0.0.1:0";
-        info.Environment[key.Replace(":", "__", StringComparison.Ordinal)] = value;
+        info.ArgumentList.Add(Path.Combine(RepositoryPaths.BuildOutput("Silo"), "Analytics.Silo.dll"));
+        foreach (var argument in arguments) info.ArgumentList.Add(argument);
+        foreach (var (key, value) in environment) info.Environment[key] = value;
 
         using var process = System.Diagnostics.Process.Start(info)!;
         var stdout = process.StandardOutput.ReadToEndAsync();
@@ -229,10 +271,7 @@ public sealed class RawEventIngestionTests(PostgresFixture postgres) : IClassFix
             if (!process.HasExited) process.Kill(entireProcessTree: true);
         }
 
-        var output = await stdout + await stderr;
-        Assert.NotEqual(0, process.ExitCode);
-        Assert.Contains(named, output, StringComparison.Ordinal);
-        Assert.Matches("OptionsValidationException|OrleansConfigurationException|InvalidOperationException", output);
+        return (process.ExitCode, await stdout + await stderr);
     }
 
     private static List<UserEvent> MakeEvents(int count)
