@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Benchmarks that print figures (not tests). Today: the simulator's throughput.
+# Benchmarks that print figures (not tests): the simulator's throughput, and the Kafka stream provider's.
 #
 #   ./bench.sh                      all benchmarks
 #   ./bench.sh producer             simulator → NDJSON (serialisation alone) and simulator → local broker (Kafka protocol)
+#   ./bench.sh streaming [OPTIONS]  Kafka → Orleans subscriber grains through Streaming.Kafka, against a plain consumer
+#                                   on the same data (OPTIONS go to the benchmark, e.g. --sweep; see its --help)
 #
-# Settings (environment): EVENTS=1000000 RUNS=3 USERS=10000 NO_BUILD=0
+# Settings (environment): EVENTS=1000000 RUNS=3 USERS=10000 (producer), NO_BUILD=0
 # Results: printed as a table, and as JSON in .run/bench/<name>.json.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")" && pwd)
@@ -99,14 +101,28 @@ bench_producer() {
   echo "JSON: $OUT/producer.json"
 }
 
-ensure_prerequisites
-if [ "${NO_BUILD:-0}" != 1 ]; then
+# The streaming benchmark runs in one process: it starts the local broker (librdkafka's mock) itself, produces its data
+# set, then measures a plain Confluent consumer and an Orleans silo with the Kafka stream provider on that data.
+bench_streaming() {
+  log "streaming: Kafka → Orleans grains through Streaming.Kafka, against a plain consumer${*:+ ($*)}"
+  mkdir -p "$OUT"
+  dotnet "$ROOT/bench/StreamingBenchmark/bin/Release/net10.0/Analytics.StreamingBenchmark.dll" --output "$OUT/streaming.json" "$@" \
+    || die "the streaming benchmark failed (exit code $?)"
+}
+
+build() {
+  [ "${NO_BUILD:-0}" = 1 ] && return
   log "building (Release)"
-  dotnet build "$ROOT/Services.slnf" -c Release -nologo -v:q -clp:ErrorsOnly >/dev/null
-fi
+  local target
+  for target in "$@"; do
+    dotnet build "$ROOT/$target" -c Release -nologo -v:q -clp:ErrorsOnly >/dev/null
+  done
+}
 
 case "${1:-all}" in
-  producer|all) bench_producer ;;
-  -h|--help) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//' ;;
+  producer) ensure_prerequisites; build Services.slnf; bench_producer ;;
+  streaming) shift; ensure_prerequisites; build bench/StreamingBenchmark; bench_streaming "$@" ;;
+  all) ensure_prerequisites; build Services.slnf bench/StreamingBenchmark; bench_producer; echo; bench_streaming ;;
+  -h|--help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//' ;;
   *) die "unknown benchmark '$1' (see ./bench.sh --help)" ;;
 esac

@@ -11,11 +11,14 @@ namespace Analytics.Streaming.Kafka.Hosting;
 /// <summary>
 /// Configures the Kafka stream provider of a silo. Defaults that differ from Orleans': implicit subscriptions only (no
 /// pub-sub grain per stream: a user stream has one implicit subscriber, and 100,000 of them need no storage), the cache
-/// size from <see cref="KafkaStreamOptions.CacheSize"/>, and delivery retries bounded by
+/// size from <see cref="KafkaStreamOptions.CacheSize"/>, a 10 ms pull period, and delivery retries bounded by
 /// <see cref="KafkaStreamOptions.MaxDeliveryTime"/> with a short back-off.
 /// </summary>
 public sealed class SiloKafkaStreamConfigurator : SiloPersistentStreamConfigurator
 {
+    /// <summary>How often each queue's pulling agent looks for messages when it has none (Orleans' default is 100 ms).</summary>
+    public static readonly TimeSpan PullPeriod = TimeSpan.FromMilliseconds(10);
+
     /// <summary>Registers the provider <paramref name="name"/> with the silo's services.</summary>
     public SiloKafkaStreamConfigurator(string name, Action<Action<IServiceCollection>> configureServicesDelegate)
         : base(name, configureServicesDelegate, KafkaAdapterFactory.CreateForSilo)
@@ -28,8 +31,12 @@ public sealed class SiloKafkaStreamConfigurator : SiloPersistentStreamConfigurat
                 sp.GetRequiredService<IOptionsMonitor<StreamPullingAgentOptions>>().Get(name),
                 name)));
         this.ConfigureStreamPubSub(StreamPubSubType.ImplicitOnly);
-        this.ConfigurePullingAgent(ob => ob.Configure<IOptionsMonitor<KafkaStreamOptions>>(
-            (agent, kafka) => agent.MaxEventDeliveryTime = kafka.Get(name).MaxDeliveryTime));
+        this.ConfigurePullingAgent(ob => ob.Configure<IOptionsMonitor<KafkaStreamOptions>>((agent, kafka) =>
+        {
+            agent.MaxEventDeliveryTime = kafka.Get(name).MaxDeliveryTime;
+            // With a small cache the agent fills it many times a second; at Orleans' 100 ms it would wait between fills.
+            agent.GetQueueMsgsTimerPeriod = PullPeriod;
+        }));
         this.ConfigureBackoffProvider((_, _) => new KafkaDeliveryBackoff());
     }
 

@@ -31,8 +31,10 @@ internal sealed partial class KafkaQueueAdapterReceiver : IQueueAdapterReceiver
     private readonly ILogger _logger;
     private readonly OffsetCommitTracker _tracker = new();
     private readonly KafkaStreamProviderStatus? _status;
+    // Stored by the sink, not yet handed to Orleans.
+    private readonly Queue<KafkaBatchContainer> _stored = new();
     // Valid events handed to Orleans and not yet committable: the failure handler dead-letters from here.
-    private readonly Dictionary<long, KafkaBatchContainer> _inFlight = [];
+    private readonly Queue<KafkaBatchContainer> _inFlight = new();
     private readonly KeyValuePair<string, object?>[] _tags;
     private readonly CancellationTokenSource _shutdown = new();
     // Guards _consumer against the metrics callback, which runs on another thread and must never touch a disposed consumer.
@@ -104,9 +106,13 @@ internal sealed partial class KafkaQueueAdapterReceiver : IQueueAdapterReceiver
         var consumer = _consumer ?? await EnsureStartedAsync(_options.StartupTimeout);
         await CommitDeliveredAsync(consumer, force: false);
 
+        // A stored pull is handed over in slices the cache can take: the sink's batch size (PollBatchSize) does not
+        // depend on the cache's, which is best kept small (Orleans' simple cache scans it on every delivery).
+        if (_stored.Count > 0) return HandOver(maxCount);
+
         if (_unstored is null)
         {
-            var pull = Read(consumer, Math.Min(maxCount, _options.PollBatchSize));
+            var pull = Read(consumer, _options.PollBatchSize);
             if (pull is null) return [];
             _unstored = pull;
         }
@@ -121,10 +127,22 @@ internal sealed partial class KafkaQueueAdapterReceiver : IQueueAdapterReceiver
         var stored = _unstored;
         _unstored = null;
         foreach (var deadLetter in stored.Batch.DeadLetters) _tracker.Done(deadLetter.Offset);
-        foreach (var container in stored.Containers.Cast<KafkaBatchContainer>()) _inFlight[container.Offset] = container;
-        if (stored.Containers.Count > 0) KafkaStreamMetrics.Events.Add(stored.Containers.Count, _tags);
+        foreach (var container in stored.Containers.Cast<KafkaBatchContainer>()) _stored.Enqueue(container);
         if (stored.Batch.DeadLetters.Count > 0) KafkaStreamMetrics.DeadLetters.Add(stored.Batch.DeadLetters.Count, _tags);
-        return stored.Containers;
+        return HandOver(maxCount);
+    }
+
+    private List<IBatchContainer> HandOver(int maxCount)
+    {
+        var slice = new List<IBatchContainer>(Math.Min(maxCount, _stored.Count));
+        while (slice.Count < maxCount && _stored.TryDequeue(out var container))
+        {
+            slice.Add(container);
+            _inFlight.Enqueue(container);
+        }
+
+        if (slice.Count > 0) KafkaStreamMetrics.Events.Add(slice.Count, _tags);
+        return slice;
     }
 
     [Obsolete("Use the overload which accepts a CancellationToken.")]
@@ -156,7 +174,7 @@ internal sealed partial class KafkaQueueAdapterReceiver : IQueueAdapterReceiver
         }
 
         KafkaStreamMetrics.DeliveryFailures.Add(1, _tags);
-        var payload = _inFlight.TryGetValue(token.Offset, out var container)
+        var payload = _inFlight.FirstOrDefault(c => c.Offset == token.Offset) is { } container
             ? container.Event is { } userEvent ? UserEventJson.ToUtf8Bytes(userEvent) : container.RawPayload ?? []
             : [];
         var reason = $"{KafkaDeadLetter.DeliveryFailedCode}: subscription {subscriptionId} of stream {streamId} failed on every delivery for {_options.MaxDeliveryTime}";
@@ -351,7 +369,7 @@ internal sealed partial class KafkaQueueAdapterReceiver : IQueueAdapterReceiver
         _cache ??= _caches?.Find(_queueId);
         if (fromCursors && _cache?.DeliveredBelow() is { } below && _tracker.DoneBelow(below))
         {
-            foreach (var delivered in _inFlight.Keys.Where(o => o < below).ToList()) _inFlight.Remove(delivered);
+            while (_inFlight.TryPeek(out var delivered) && delivered.Offset < below) _inFlight.Dequeue();
         }
 
         var now = _timeProvider.GetUtcNow();

@@ -46,8 +46,10 @@ internal sealed class KafkaQueueAdapterCache(SimpleQueueCacheOptions options, st
 internal sealed class KafkaQueueCache(SimpleQueueCache inner, TimeProvider timeProvider) : IQueueCache
 {
     private readonly HashSet<TrackingCursor> _cursors = [];
+    // How many cursors hold each offset: the smallest key is the oldest message still in delivery (O(log n) a move,
+    // where scanning every cursor — one per active stream — cost more than the delivery itself).
+    private readonly SortedDictionary<long, int> _holds = [];
     private long _nextAfterAdded = -1;
-    private (StreamId StreamId, long Offset, long Since) _lastOldestHold;
 
     /// <summary>
     /// Delivery progress as it stood when the pulling agent, shutting down, had drained its deliveries and was about to
@@ -94,17 +96,12 @@ internal sealed class KafkaQueueCache(SimpleQueueCache inner, TimeProvider timeP
     {
         oldest = null;
         if (_nextAfterAdded < 0) return null;
-        var below = _nextAfterAdded;
-        foreach (var cursor in _cursors)
+        foreach (var held in _holds.Keys)
         {
-            if (cursor.HeldOffset is { } held && held < below)
-            {
-                below = held;
-                oldest = cursor;
-            }
+            return Math.Min(held, _nextAfterAdded); // the smallest key
         }
 
-        return below;
+        return _nextAfterAdded;
     }
 
     public int GetMaxAddCount() => inner.GetMaxAddCount();
@@ -127,15 +124,12 @@ internal sealed class KafkaQueueCache(SimpleQueueCache inner, TimeProvider timeP
     /// </summary>
     public long? LastDeliveredBelow { get; private set; }
 
-    /// <summary>For logs: the message that held <see cref="LastDeliveredBelow"/> back, and for how long.</summary>
-    public string LastOldestHold => _lastOldestHold.Since == 0
-        ? "none"
-        : $"{_lastOldestHold.StreamId}@{_lastOldestHold.Offset}, for {timeProvider.GetElapsedTime(_lastOldestHold.Since).TotalSeconds:0.0} s";
+    /// <summary>For logs: the oldest message still in delivery at the agent's last read attempt.</summary>
+    public string LastOldestHold => LastDeliveredBelow is { } below && below < _nextAfterAdded ? $"offset {below}" : "none";
 
     public bool TryPurgeFromCache(out IList<IBatchContainer> purgedItems)
     {
-        LastDeliveredBelow = FindDeliveredBelow(out var oldest);
-        _lastOldestHold = oldest is null ? default : (oldest.StreamId, oldest.HeldOffset ?? 0, oldest.HeldSince);
+        LastDeliveredBelow = FindDeliveredBelow(out _);
         return inner.TryPurgeFromCache(out purgedItems!);
     }
 
@@ -164,10 +158,26 @@ internal sealed class KafkaQueueCache(SimpleQueueCache inner, TimeProvider timeP
     {
         var tracking = new TrackingCursor(this, streamId, cursor, start);
         _cursors.Add(tracking);
+        Hold(null, start);
         return tracking;
     }
 
-    private void Release(TrackingCursor cursor) => _cursors.Remove(cursor);
+    private void Release(TrackingCursor cursor)
+    {
+        if (_cursors.Remove(cursor)) Hold(cursor.HeldOffset, null);
+    }
+
+    private void Hold(long? previous, long? next)
+    {
+        if (previous == next) return;
+        if (previous is { } released && _holds.TryGetValue(released, out var count))
+        {
+            if (count == 1) _holds.Remove(released);
+            else _holds[released] = count - 1;
+        }
+
+        if (next is { } held) _holds[held] = _holds.GetValueOrDefault(held) + 1;
+    }
 
     private long Now => timeProvider.GetTimestamp();
 
@@ -191,11 +201,11 @@ internal sealed class KafkaQueueCache(SimpleQueueCache inner, TimeProvider timeP
             var result = inner.MoveNextWithResult();
             if (result.Kind == QueueCacheCursorMoveResultKind.NoData)
             {
-                HeldOffset = null;
+                Move(null);
             }
             else if (result.Kind == QueueCacheCursorMoveResultKind.Success && inner.GetCurrent(out _) is { SequenceToken: KafkaSequenceToken token })
             {
-                HeldOffset = token.Offset;
+                Move(token.Offset);
                 HeldSince = owner.Now;
             }
 
@@ -207,7 +217,7 @@ internal sealed class KafkaQueueCache(SimpleQueueCache inner, TimeProvider timeP
             // New messages of this stream arrived from 'token' on; nothing from there is delivered yet.
             if (token is KafkaSequenceToken kafka && (HeldOffset is not { } held || kafka.Offset < held))
             {
-                HeldOffset = kafka.Offset;
+                Move(kafka.Offset);
             }
 
             inner.Refresh(token);
@@ -219,6 +229,12 @@ internal sealed class KafkaQueueCache(SimpleQueueCache inner, TimeProvider timeP
         {
             owner.Release(this);
             inner.Dispose();
+        }
+
+        private void Move(long? offset)
+        {
+            if (owner._cursors.Contains(this)) owner.Hold(HeldOffset, offset);
+            HeldOffset = offset;
         }
     }
 }

@@ -58,17 +58,41 @@ public sealed class KafkaQueueAdapterReceiverTests(KafkaSiloFixture fixture)
     }
 
     [Fact]
-    public async Task ConsumerLag_IsWhatThePartitionHoldsBeyondWhatWasRead_AndStopsWithTheReceiver()
+    public async Task GetQueueMessages_CacheTakesFewerThanAPull_StoresThePullOnceAndHandsItOverInSlices()
     {
         var (options, sink) = await NewTopicAsync(messages: 10);
         var receiver = NewReceiverWithoutCache(options, sink);
         await receiver.Initialize(Deadline);
 
-        // Read only part of the partition: the pulling agent asks for at most maxCount messages.
+        var slices = new List<int>();
+        await Eventually.UntilAsync(async () =>
+        {
+            var slice = await receiver.GetQueueMessagesAsync(3, CancellationToken.None);
+            if (slice.Count > 0) slices.Add(slice.Count);
+            return slices.Sum() == 10;
+        }, Deadline, "10 messages handed over");
+
+        // However librdkafka's fetches split the ten, every slice is at most what the cache asked for, and a stored
+        // pull is handed over without storing it again: fewer sink calls (transactions) than slices.
+        Assert.All(slices, count => Assert.InRange(count, 1, 3));
+        Assert.Equal(10, sink.Events().Count);
+        Assert.True(sink.Batches().Count < slices.Count, $"{sink.Batches().Count} sink calls for {slices.Count} slices");
+        await receiver.Shutdown(Deadline);
+    }
+
+    [Fact]
+    public async Task ConsumerLag_IsWhatThePartitionHoldsBeyondWhatWasRead_AndStopsWithTheReceiver()
+    {
+        var (options, sink) = await NewTopicAsync(messages: 10);
+        options.PollBatchSize = 4; // one pull takes at most this many from Kafka
+        var receiver = NewReceiverWithoutCache(options, sink);
+        await receiver.Initialize(Deadline);
+
+        // Read only part of the partition.
         var read = new List<IBatchContainer>();
         await Eventually.UntilAsync(async () =>
         {
-            read.AddRange(await receiver.GetQueueMessagesAsync(4 - read.Count, CancellationToken.None));
+            read.AddRange(await receiver.GetQueueMessagesAsync(100, CancellationToken.None));
             return read.Count == 4;
         }, Deadline, "4 messages read");
         await Eventually.UntilAsync(() => LagOf(options.Topic) == 6, Deadline, "a lag of 6 (10 in the partition, 4 read)");

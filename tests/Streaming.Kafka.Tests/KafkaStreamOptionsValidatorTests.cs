@@ -32,7 +32,7 @@ public sealed class KafkaStreamOptionsValidatorTests
         Assert.Equal("analytics-silo", options.ConsumerGroup);
         Assert.Equal(8, options.Partitions);
         Assert.Equal(1000, options.PollBatchSize);
-        Assert.Equal(10_000, options.CacheSize);
+        Assert.Equal(1024, options.CacheSize);
         Assert.Equal(TimeSpan.FromSeconds(1), options.CommitInterval);
         Assert.Equal(TimeSpan.FromSeconds(1), options.StoreRetryDelay);
         Assert.Equal(TimeSpan.FromMinutes(1), options.MaxDeliveryTime);
