@@ -2,7 +2,7 @@ using Npgsql;
 
 namespace Analytics.WebApi.Apis;
 
-/// <summary>Totals of what the pipeline has stored, read from PostgreSQL (first slice; live KPIs come from the grains later).</summary>
+/// <summary>Totals of what the pipeline has stored, read from PostgreSQL (live KPIs come from the grains in a later step).</summary>
 public static class IngestionApi
 {
     public static IEndpointRouteBuilder MapIngestionApi(this IEndpointRouteBuilder app)
