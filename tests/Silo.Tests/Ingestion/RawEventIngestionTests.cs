@@ -100,6 +100,9 @@ public sealed class RawEventIngestionTests(PostgresFixture postgres) : IClassFix
         using (SiloHost.Start(_kafka.BootstrapServers, _database, group))
         {
             await Eventually.UntilAsync(async () => await CountAsync("raw_events") == first.Count, Deadline, $"{first.Count} events stored by the first silo");
+            // Stored comes before delivered: stop once every event is delivered and committed, so that the restarted
+            // silo has nothing to read again.
+            await Eventually.UntilAsync(() => CommittedTotal(group) == first.Count, Deadline, $"{first.Count} events committed by the first silo");
         }
 
         var second = MakeEvents(1_500);
@@ -157,7 +160,12 @@ public sealed class RawEventIngestionTests(PostgresFixture postgres) : IClassFix
         await ProduceAsync(first.Select(Keyed), topic);
         using (SiloHost.Start(_kafka.BootstrapServers, _database, group, settings))
         {
-            await Eventually.UntilAsync(async () => await CountAsync("raw_events") == first.Count, Deadline, "the first events stored and committed");
+            await Eventually.UntilAsync(async () => await CountAsync("raw_events") == first.Count, Deadline, "the first events stored");
+            // Stopped only once they are committed, so that the restarted silo resumes exactly after them.
+            using var offsets = new ConsumerBuilder<Ignore, Ignore>(new ConsumerConfig { BootstrapServers = _kafka.BootstrapServers, GroupId = group }).Build();
+            await Eventually.UntilAsync(
+                () => offsets.Committed([new TopicPartition(topic, 0)], TimeSpan.FromSeconds(10))[0].Offset.Value == first.Count,
+                Deadline, "the first events committed");
         }
 
         // ~9 MB of poorly compressible events while no silo reads: the oldest of them expire.
@@ -243,6 +251,14 @@ public sealed class RawEventIngestionTests(PostgresFixture postgres) : IClassFix
         var (badExit, badOutput) = await RunSiloAsync(environment, "rewind", "--to", "yesterday");
         Assert.Equal(2, badExit);
         Assert.Contains("'yesterday' is not a rewind target", badOutput, StringComparison.Ordinal);
+    }
+
+    /// <summary>The sum of the group's committed offsets over the 8 partitions of <see cref="Topic"/> (each starts at 0).</summary>
+    private long CommittedTotal(string group)
+    {
+        using var consumer = new ConsumerBuilder<Ignore, Ignore>(new ConsumerConfig { BootstrapServers = _kafka.BootstrapServers, GroupId = group }).Build();
+        return consumer.Committed([.. Enumerable.Range(0, 8).Select(p => new TopicPartition(Topic, p))], TimeSpan.FromSeconds(10))
+            .Sum(c => c.Offset.IsSpecial ? 0 : c.Offset.Value);
     }
 
     /// <summary>Runs the real silo program (as run_all.sh and the containers do) and returns its exit code and output.</summary>
