@@ -90,11 +90,8 @@ internal sealed class KafkaQueueCache(SimpleQueueCache inner, TimeProvider timeP
     /// Every message of this queue below the returned offset has been delivered to every subscriber; null when nothing
     /// was added yet.
     /// </summary>
-    public long? DeliveredBelow() => FindDeliveredBelow(out _);
-
-    private long? FindDeliveredBelow(out TrackingCursor? oldest)
+    public long? DeliveredBelow()
     {
-        oldest = null;
         if (_nextAfterAdded < 0) return null;
         foreach (var held in _holds.Keys)
         {
@@ -129,7 +126,7 @@ internal sealed class KafkaQueueCache(SimpleQueueCache inner, TimeProvider timeP
 
     public bool TryPurgeFromCache(out IList<IBatchContainer> purgedItems)
     {
-        LastDeliveredBelow = FindDeliveredBelow(out _);
+        LastDeliveredBelow = DeliveredBelow();
         return inner.TryPurgeFromCache(out purgedItems!);
     }
 
