@@ -22,6 +22,14 @@ public sealed class PostgresOptions
     /// alongside the service (docker-compose, run_all.sh), so a refused connection at first is normal.
     /// </summary>
     public TimeSpan StartupTimeout { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>
+    /// Connections this process keeps open at most (default 20); it wins over the connection string's
+    /// <c>Maximum Pool Size</c>. Npgsql's own default of 100 per process would let three silos and the web API exceed
+    /// PostgreSQL's default <c>max_connections</c> (100) when thousands of grains activate at once; beyond the limit,
+    /// callers wait for a free connection instead of failing.
+    /// </summary>
+    public int MaxPoolSize { get; set; } = 20;
 }
 
 /// <summary>Checks <see cref="PostgresOptions"/> at start-up; every message names the setting to fix.</summary>
@@ -53,6 +61,11 @@ internal sealed class PostgresOptionsValidator : IValidateOptions<PostgresOption
                     $"{PostgresOptions.SectionName}:{nameof(PostgresOptions.ConnectionString)} is not a valid Npgsql " +
                     $"connection string: {ex.Message}");
             }
+        }
+
+        if (options.MaxPoolSize is < 1 or > 1000)
+        {
+            failures.Add($"{PostgresOptions.SectionName}:{nameof(PostgresOptions.MaxPoolSize)} must be 1–1000 (was {options.MaxPoolSize}).");
         }
 
         if (options.StartupTimeout <= TimeSpan.Zero)

@@ -17,7 +17,7 @@ public static class StorageServiceCollectionExtensions
     /// Binds and validates <see cref="PostgresOptions"/> (section <c>Postgres</c>, with <c>POSTGRES_CONNECTION</c> as the
     /// fallback for the connection string; checked when the host starts), and registers a singleton
     /// <see cref="NpgsqlDataSource"/>, <see cref="DatabaseMigrator"/>, <see cref="RawEventWriter"/> and
-    /// <see cref="DeadLetterWriter"/>. Run the migrations with <see cref="DatabaseMigratorExtensions.MigrateAnalyticsDatabaseAsync"/>.
+    /// <see cref="DeadLetterWriter"/>, <see cref="ChurnFeatureWriter"/>. Run the migrations with <see cref="DatabaseMigratorExtensions.MigrateAnalyticsDatabaseAsync"/>.
     /// </summary>
     public static IServiceCollection AddAnalyticsStorage(this IServiceCollection services, IConfiguration configuration)
     {
@@ -45,6 +45,7 @@ public static class StorageServiceCollectionExtensions
         services.TryAddSingleton<RawEventWriter>();
         services.TryAddSingleton<DeadLetterWriter>();
         services.TryAddSingleton<IngestionBatchWriter>();
+        services.TryAddSingleton<ChurnFeatureWriter>();
         return services;
     }
 
@@ -52,6 +53,7 @@ public static class StorageServiceCollectionExtensions
     {
         var options = services.GetRequiredService<IOptions<PostgresOptions>>().Value;
         var builder = new NpgsqlDataSourceBuilder(options.ConnectionString);
+        builder.ConnectionStringBuilder.MaxPoolSize = options.MaxPoolSize;
         builder.UseLoggerFactory(services.GetService<ILoggerFactory>());
         return builder.Build();
     }

@@ -1,6 +1,7 @@
 using System.Net;
 using Analytics.Grains;
 using Analytics.Silo.Ingestion;
+using Analytics.Silo.Users;
 using Analytics.Streaming.Kafka;
 using Analytics.Storage;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
@@ -27,7 +28,8 @@ public static class SiloHostingExtensions
         // ids are applied from options at resolve time, so every configuration source (including tests') counts.
         builder.UseOrleans(orleans => orleans
             .UseLocalhostClustering()
-            .AddRawEventIngestion(builder.Configuration));
+            .AddRawEventIngestion(builder.Configuration)
+            .AddUserGrains(builder.Configuration));
         builder.Services.AddOptions<EndpointOptions>().Configure<IOptions<SiloOptions>>((endpoints, silo) =>
         {
             endpoints.SiloPort = silo.Value.SiloPort;

@@ -21,7 +21,8 @@ internal sealed partial class KafkaAdapterFactory(
     TimeProvider timeProvider,
     ILoggerFactory loggerFactory,
     KafkaStreamProviderStatus? status,
-    bool verifyTopic) : IQueueAdapterFactory
+    bool verifyTopic,
+    IKafkaCommitGate? commitGate = null) : IQueueAdapterFactory
 {
     private readonly KafkaQueueMapper _mapper = new(name, options.Partitions);
     private readonly KafkaQueueAdapterCache _cache = new(new SimpleQueueCacheOptions { CacheSize = options.CacheSize }, name, loggerFactory, timeProvider);
@@ -41,7 +42,7 @@ internal sealed partial class KafkaAdapterFactory(
             await Task.Run(VerifyTopic).ConfigureAwait(true);
         }
 
-        _adapter = new KafkaQueueAdapter(name, options, _mapper, sink, _cache, serializer, timeProvider, loggerFactory, status);
+        _adapter = new KafkaQueueAdapter(name, options, _mapper, sink, _cache, serializer, timeProvider, loggerFactory, status, commitGate);
         status?.OnStarted();
         return _adapter;
     }
@@ -63,7 +64,8 @@ internal sealed partial class KafkaAdapterFactory(
         var timeProvider = services.GetService<TimeProvider>() ?? TimeProvider.System;
         return new KafkaAdapterFactory(
             name, options, sink, services.GetRequiredService<Serializer>(), timeProvider, loggerFactory,
-            services.GetKeyedService<KafkaStreamProviderStatus>(name), verifyTopic);
+            services.GetKeyedService<KafkaStreamProviderStatus>(name), verifyTopic,
+            services.GetKeyedService<IKafkaCommitGate>(name) ?? services.GetService<IKafkaCommitGate>());
     }
 
     /// <summary>

@@ -26,7 +26,8 @@ internal sealed partial class KafkaQueueAdapter(
     Serializer serializer,
     TimeProvider timeProvider,
     ILoggerFactory loggerFactory,
-    KafkaStreamProviderStatus? status) : IQueueAdapter, IDisposable
+    KafkaStreamProviderStatus? status,
+    IKafkaCommitGate? commitGate = null) : IQueueAdapter, IDisposable
 {
     private readonly ConcurrentDictionary<QueueId, KafkaQueueAdapterReceiver> _receivers = new();
     private readonly Lazy<IProducer<string, byte[]>> _producer = new(() => BuildProducer(name, options, loggerFactory.CreateLogger<KafkaQueueAdapter>()));
@@ -50,7 +51,8 @@ internal sealed partial class KafkaQueueAdapter(
             serializer,
             timeProvider,
             loggerFactory.CreateLogger<KafkaQueueAdapterReceiver>(),
-            status);
+            status,
+            commitGate);
         _receivers[queueId] = receiver;
         return receiver;
     }

@@ -31,6 +31,10 @@ internal sealed partial class KafkaQueueAdapterReceiver : IQueueAdapterReceiver
     private readonly ILogger _logger;
     private readonly OffsetCommitTracker _tracker = new();
     private readonly KafkaStreamProviderStatus? _status;
+    private readonly IKafkaCommitGate? _gate;
+    // With a commit gate: every message handed to Orleans and not yet made durable by the gate, in offset order.
+    private readonly Queue<KafkaBatchContainer> _ungated = new();
+    private Task? _gatedCommit;
     // Stored by the sink, not yet handed to Orleans.
     private readonly Queue<KafkaBatchContainer> _stored = new();
     // Valid events handed to Orleans and not yet committable: the failure handler dead-letters from here.
@@ -58,9 +62,11 @@ internal sealed partial class KafkaQueueAdapterReceiver : IQueueAdapterReceiver
         Serializer serializer,
         TimeProvider timeProvider,
         ILogger<KafkaQueueAdapterReceiver> logger,
-        KafkaStreamProviderStatus? status = null)
+        KafkaStreamProviderStatus? status = null,
+        IKafkaCommitGate? gate = null)
     {
         _status = status;
+        _gate = gate;
         _providerName = providerName;
         _options = options;
         _queueId = queueId;
@@ -104,7 +110,7 @@ internal sealed partial class KafkaQueueAdapterReceiver : IQueueAdapterReceiver
     {
         // Orleans assumes Initialize succeeded even when it threw; start here instead if it did not.
         var consumer = _consumer ?? await EnsureStartedAsync(_options.StartupTimeout);
-        await CommitDeliveredAsync(consumer, force: false);
+        await CommitDeliveredAsync(consumer, force: false, forcedDeadline: CancellationToken.None);
 
         // A stored pull is handed over in slices the cache can take: the sink's batch size (PollBatchSize) does not
         // depend on the cache's, which is best kept small (Orleans' simple cache scans it on every delivery).
@@ -139,6 +145,7 @@ internal sealed partial class KafkaQueueAdapterReceiver : IQueueAdapterReceiver
         {
             slice.Add(container);
             _inFlight.Enqueue(container);
+            if (_gate is not null) _ungated.Enqueue(container);
         }
 
         if (slice.Count > 0) KafkaStreamMetrics.Events.Add(slice.Count, _tags);
@@ -153,7 +160,7 @@ internal sealed partial class KafkaQueueAdapterReceiver : IQueueAdapterReceiver
     /// own progress says at least as much, so this only commits.
     /// </summary>
     public Task MessagesDeliveredAsync(IList<IBatchContainer> messages, CancellationToken cancellationToken)
-        => _consumer is { } consumer ? CommitDeliveredAsync(consumer, force: false) : Task.CompletedTask;
+        => _consumer is { } consumer ? CommitDeliveredAsync(consumer, force: false, forcedDeadline: CancellationToken.None) : Task.CompletedTask;
 
     /// <summary>
     /// Called by the failure handler once Orleans gave up delivering the event at <paramref name="token"/> to one
@@ -217,7 +224,8 @@ internal sealed partial class KafkaQueueAdapterReceiver : IQueueAdapterReceiver
             // The agent has disposed its cursors by now: the cache's last word is what it reported before that (only
             // when no stream registration was pending), or else what its cursors said at the agent's last read attempt.
             if ((_cache?.FinalDeliveredBelow ?? _cache?.LastDeliveredBelow) is { } below) _tracker.DoneBelow(below);
-            await CommitDeliveredAsync(consumer, force: true, fromCursors: false);
+            using var deadline = new CancellationTokenSource(timeout);
+            await CommitDeliveredAsync(consumer, force: true, fromCursors: false, deadline.Token);
             LogShutdown(_logger, _providerName, _topicPartition.Topic, Partition, _tracker.Committed, _tracker.PendingCount, _cache?.LastOldestHold ?? "unknown");
         }
         finally
@@ -363,8 +371,12 @@ internal sealed partial class KafkaQueueAdapterReceiver : IQueueAdapterReceiver
         }
     }
 
-    /// <summary>Moves the committable offset to what the cache reports delivered and commits it, at most every <see cref="KafkaStreamOptions.CommitInterval"/> unless forced.</summary>
-    private async Task CommitDeliveredAsync(IConsumer<Ignore, byte[]> consumer, bool force, bool fromCursors = true)
+    /// <summary>
+    /// Moves the committable offset to what the cache reports delivered and commits it, at most every
+    /// <see cref="KafkaStreamOptions.CommitInterval"/> unless forced. With a commit gate, the gate runs first, in the
+    /// background unless forced, so delivery goes on while subscribers write their state.
+    /// </summary>
+    private async Task CommitDeliveredAsync(IConsumer<Ignore, byte[]> consumer, bool force, bool fromCursors = true, CancellationToken forcedDeadline = default)
     {
         _cache ??= _caches?.Find(_queueId);
         if (fromCursors && _cache?.DeliveredBelow() is { } below && _tracker.DoneBelow(below))
@@ -375,7 +387,76 @@ internal sealed partial class KafkaQueueAdapterReceiver : IQueueAdapterReceiver
         var now = _timeProvider.GetUtcNow();
         if (!_tracker.HasUncommitted || _tracker.Committable is not { } offset) return;
         if (!force && now - _lastCommitAt < _options.CommitInterval) return;
+        if (_gate is null)
+        {
+            _lastCommitAt = now;
+            await CommitAsync(consumer, offset);
+            return;
+        }
+
+        if (_gatedCommit is { IsCompleted: false } running)
+        {
+            if (!force) return;
+            try
+            {
+                await running.WaitAsync(forcedDeadline);
+            }
+            catch (OperationCanceledException)
+            {
+                LogCommitGateFailed(_logger, _providerName, _topicPartition.Topic, Partition, offset, 0, "the previous gate did not finish before the queue was released", null);
+                return;
+            }
+        }
+
         _lastCommitAt = now;
+        var commit = GateThenCommitAsync(_gate, consumer, offset, forcedDeadline);
+        if (force) await commit;
+        else _gatedCommit = commit;
+    }
+
+    /// <summary>Asks the gate to make the streams delivered below <paramref name="offset"/> durable, then commits it.</summary>
+    private async Task GateThenCommitAsync(IKafkaCommitGate gate, IConsumer<Ignore, byte[]> consumer, long offset, CancellationToken cancellationToken)
+    {
+        // Offsets increase through the queue, so each stream's messages come in offset order.
+        var spans = new Dictionary<StreamId, (long First, long Last, List<KafkaUserEvent> Events)>();
+        foreach (var container in _ungated)
+        {
+            if (container.Offset >= offset) break;
+            if (!spans.TryGetValue(container.StreamId, out var span)) span = (container.Offset, container.Offset, []);
+            if (container.Event is { } userEvent) span.Events.Add(new KafkaUserEvent(userEvent, Partition, container.Offset));
+            spans[container.StreamId] = span with { Last = container.Offset };
+        }
+
+        var streams = spans.ToDictionary(s => s.Key, s => new KafkaStreamSpan(s.Value.First, s.Value.Last, s.Value.Events));
+
+        if (streams.Count > 0)
+        {
+            var started = _timeProvider.GetTimestamp();
+            try
+            {
+                await gate.PrepareCommitAsync(new KafkaCommitRange(_topicPartition.Topic, Partition, offset, streams), cancellationToken);
+            }
+            catch (Exception ex)
+            {
+                // Nothing is committed: the same streams are offered again with the next commit, or the next owner
+                // of the queue reads the events again.
+                KafkaStreamMetrics.CommitGateFailures.Add(1, _tags);
+                LogCommitGateFailed(_logger, _providerName, _topicPartition.Topic, Partition, offset, streams.Count, ex.Message, ex);
+                return;
+            }
+
+            var elapsed = _timeProvider.GetElapsedTime(started);
+            KafkaStreamMetrics.CommitGateDuration.Record(elapsed.TotalMilliseconds, _tags);
+            LogCommitGated(_logger, _providerName, _topicPartition.Topic, Partition, offset, streams.Count, elapsed.TotalMilliseconds);
+        }
+
+        // Durable now, whatever happens to the commit itself (a failed one is simply tried again).
+        while (_ungated.TryPeek(out var next) && next.Offset < offset) _ungated.Dequeue();
+        await CommitAsync(consumer, offset);
+    }
+
+    private async Task CommitAsync(IConsumer<Ignore, byte[]> consumer, long offset)
+    {
         try
         {
             await Task.Run(() => consumer.Commit([new TopicPartitionOffset(_topicPartition, new Offset(offset))])).ConfigureAwait(true);
@@ -437,6 +518,12 @@ internal sealed partial class KafkaQueueAdapterReceiver : IQueueAdapterReceiver
 
     [LoggerMessage(EventId = 2105, Level = LogLevel.Warning, Message = "Stream provider {Provider} could not commit {Topic}[{Partition}] at {Offset} ({Code}: {Reason}); it is tried again later")]
     private static partial void LogCommitFailed(ILogger logger, string provider, string topic, int partition, long offset, ErrorCode code, string reason, Exception exception);
+
+    [LoggerMessage(EventId = 2114, Level = LogLevel.Warning, Message = "Stream provider {Provider}: the commit gate did not make the {Streams} streams of {Topic}[{Partition}] below {Offset} durable ({Error}); nothing is committed and it is tried again")]
+    private static partial void LogCommitGateFailed(ILogger logger, string provider, string topic, int partition, long offset, int streams, string error, Exception? exception);
+
+    [LoggerMessage(EventId = 2115, Level = LogLevel.Debug, Message = "Stream provider {Provider}: the commit gate made the {Streams} streams of {Topic}[{Partition}] below {Offset} durable in {ElapsedMs:F1} ms")]
+    private static partial void LogCommitGated(ILogger logger, string provider, string topic, int partition, long offset, int streams, double elapsedMs);
 
     [LoggerMessage(EventId = 2106, Level = LogLevel.Information, Message = "Stream provider {Provider} released {Topic}[{Partition}]: committed {Committed}; the {Pending} messages read from there on are read again by the next owner (oldest still in delivery: {OldestInDelivery}); subscribers drop what they already had by offset")]
     private static partial void LogShutdown(ILogger logger, string provider, string topic, int partition, long? committed, int pending, string oldestInDelivery);

@@ -36,6 +36,14 @@ internal static class KafkaStreamMetrics
     public static readonly Counter<long> Events = Meter.CreateCounter<long>(
         "kafka_stream_events", unit: "{event}", description: "Valid user events read");
 
+    /// <summary>Commits withheld because the commit gate failed (subscribers could not make their state durable).</summary>
+    public static readonly Counter<long> CommitGateFailures = Meter.CreateCounter<long>(
+        "kafka_stream_commit_gate_failures", unit: "{commit}", description: "Commits withheld because the commit gate failed");
+
+    /// <summary>How long the commit gate took to make a partition's delivered streams durable.</summary>
+    public static readonly Histogram<double> CommitGateDuration = Meter.CreateHistogram<double>(
+        "kafka_stream_commit_gate_duration", unit: "ms", description: "Time for subscribers to make their state durable before a commit");
+
     /// <summary>Per partition: messages not read yet (high watermark minus next offset), one measurement per running receiver.</summary>
     public static readonly ObservableGauge<long> ConsumerLag = Meter.CreateObservableGauge(
         "kafka_stream_consumer_lag", ObserveLag, unit: "{message}", description: "Messages in the partition not yet read");

@@ -1,4 +1,5 @@
 using Analytics.Silo.Ingestion;
+using Analytics.Silo.Users;
 using Analytics.Storage;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -17,6 +18,7 @@ public sealed class IngestionSiloConfigurator : ISiloConfigurator
         siloBuilder.Services.AddAnalyticsStorage(siloBuilder.Configuration);
         siloBuilder.Services.AddSingleton(TimeProvider.System);
         siloBuilder.AddRawEventIngestion(siloBuilder.Configuration);
+        siloBuilder.AddUserGrains(siloBuilder.Configuration);
         if (Environment.GetEnvironmentVariable("ANALYTICS_TEST_LOG") is { Length: > 0 } path)
         {
             siloBuilder.Services.AddLogging(logging => logging

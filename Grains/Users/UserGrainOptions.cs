@@ -1,0 +1,22 @@
+namespace Analytics.Grains.Users;
+
+/// <summary>Settings of the user grains (section <c>Users</c>).</summary>
+public sealed class UserGrainOptions
+{
+    public const string SectionName = "Users";
+
+    /// <summary>Event ids are remembered (to drop duplicates) while they are less than this much older than the user's latest event.</summary>
+    public TimeSpan DuplicateWindow { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>At most this many event ids are remembered per user.</summary>
+    public int DuplicateCapacity { get; set; } = 256;
+
+    /// <summary>A user grain that received no event or call for this long is deactivated (its state is in storage).</summary>
+    public TimeSpan IdleTimeout { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>How often each silo upserts the features of the users it persisted into <c>churn_features</c>.</summary>
+    public TimeSpan FeatureFlushInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>At most this many rows per upsert statement.</summary>
+    public int FeatureBatchSize { get; set; } = 5_000;
+}

@@ -1,0 +1,47 @@
+using Analytics.Grains;
+using Analytics.Grains.Users;
+using Analytics.Storage;
+using Analytics.Streaming.Kafka;
+using Microsoft.Extensions.Options;
+using Npgsql;
+using Orleans.Configuration;
+using Orleans.Serialization;
+using Orleans.Storage;
+
+namespace Analytics.Silo.Users;
+
+public static class UserGrainsSiloBuilderExtensions
+{
+    /// <summary>
+    /// The user grains' side of the silo: <see cref="UserGrainOptions"/> (section <c>Users</c>, validated at start-up),
+    /// their ADO.NET grain storage <c>users</c> on the analytics PostgreSQL (Orleans' binary serializer), the commit
+    /// gate that makes the Kafka stream provider wait for their state, and this silo's <c>churn_features</c> writer.
+    /// Needs <c>AddAnalyticsStorage</c>.
+    /// </summary>
+    public static ISiloBuilder AddUserGrains(this ISiloBuilder silo, IConfiguration configuration)
+    {
+        silo.Services.AddOptions<UserGrainOptions>()
+            .Bind(configuration.GetSection(UserGrainOptions.SectionName))
+            .ValidateOnStart();
+        silo.Services.AddSingleton<IValidateOptions<UserGrainOptions>, UserGrainOptionsValidator>();
+
+        silo.AddAdoNetGrainStorage(GrainConstants.UserStorageName, storage => storage.Configure<NpgsqlDataSource, Serializer>((o, dataSource, serializer) =>
+        {
+            o.Invariant = "Npgsql";
+            o.DataSource = dataSource;
+            // Compact and exact for the [GenerateSerializer] state types (the default JSON serializer would not see
+            // their private setters).
+            o.GrainStorageSerializer = new OrleansGrainStorageSerializer(serializer);
+        }));
+
+        silo.Services.AddOptions<GrainCollectionOptions>().Configure<IOptions<UserGrainOptions>>((collection, users) =>
+            collection.ClassSpecificCollectionAge[typeof(UserGrain).FullName!] = users.Value.IdleTimeout);
+
+        silo.Services.AddKeyedSingleton<IKafkaCommitGate, UserStateCommitGate>(GrainConstants.StreamProviderName);
+        silo.Services.AddSingleton<ChurnFeatureFlusher>();
+        silo.Services.AddSingleton<IChurnFeatureSink>(sp => sp.GetRequiredService<ChurnFeatureFlusher>());
+        silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<ChurnFeatureFlusher>());
+        silo.Services.AddHostedService(sp => sp.GetRequiredService<ChurnFeatureFlusher>());
+        return silo;
+    }
+}
