@@ -5,9 +5,10 @@ namespace Analytics.Streaming.Kafka;
 /// <summary>The events of one partition whose offsets are about to be committed.</summary>
 /// <param name="Topic">The topic.</param>
 /// <param name="Partition">The partition.</param>
+/// <param name="Epoch">The topic's epoch (<see cref="KafkaSequenceToken.Epoch"/>): offsets compare only within one.</param>
 /// <param name="CommitOffset">The offset to be committed: every message below it has been delivered (or dead-lettered).</param>
 /// <param name="Streams">Each stream that was delivered messages below <paramref name="CommitOffset"/> since the gate last succeeded for this partition.</param>
-public sealed record KafkaCommitRange(string Topic, int Partition, long CommitOffset, IReadOnlyDictionary<StreamId, KafkaStreamSpan> Streams);
+public sealed record KafkaCommitRange(string Topic, int Partition, int Epoch, long CommitOffset, IReadOnlyDictionary<StreamId, KafkaStreamSpan> Streams);
 
 /// <summary>What one stream was delivered from one partition since the gate last succeeded.</summary>
 /// <param name="FirstOffset">Offset of its first such message.</param>

@@ -13,11 +13,12 @@ namespace Analytics.Streaming.Kafka;
 public sealed class KafkaSequenceToken : StreamSequenceToken
 {
     /// <summary>Creates the token of the message at <paramref name="offset"/> of <paramref name="partition"/>.</summary>
-    public KafkaSequenceToken(int partition, long offset, int eventIndex = 0)
+    public KafkaSequenceToken(int partition, long offset, int eventIndex = 0, int epoch = 0)
     {
         Partition = partition;
         SequenceNumber = offset;
         EventIndex = eventIndex;
+        Epoch = epoch;
     }
 
     /// <summary>The Kafka partition.</summary>
@@ -35,18 +36,26 @@ public sealed class KafkaSequenceToken : StreamSequenceToken
     [Id(2)]
     public override int EventIndex { get; protected set; }
 
+    /// <summary>
+    /// Which incarnation of the topic the offset belongs to: a digest of the topic id, which Kafka assigns anew when a
+    /// topic is (re)created and offsets start again from 0. Offsets compare only within one epoch; 0 when unknown.
+    /// </summary>
+    [Id(3)]
+    public int Epoch { get; private set; }
+
     /// <inheritdoc />
     public override bool Equals(StreamSequenceToken? other)
         => other is KafkaSequenceToken token
             && token.Partition == Partition
             && token.SequenceNumber == SequenceNumber
-            && token.EventIndex == EventIndex;
+            && token.EventIndex == EventIndex
+            && token.Epoch == Epoch;
 
     /// <inheritdoc />
     public override bool Equals(object? obj) => Equals(obj as StreamSequenceToken);
 
     /// <inheritdoc />
-    public override int GetHashCode() => HashCode.Combine(Partition, SequenceNumber, EventIndex);
+    public override int GetHashCode() => HashCode.Combine(Partition, SequenceNumber, EventIndex, Epoch);
 
     /// <inheritdoc />
     /// <exception cref="ArgumentException"><paramref name="other"/> is a token of another provider.</exception>

@@ -31,14 +31,15 @@ public sealed partial class UserGrain(
     ILogger<UserGrain> logger) : Grain, IUserGrain, IAsyncObserver<UserEvent>
 {
     private readonly DuplicateWindow _window = new(options.Value.DuplicateWindow, options.Value.DuplicateCapacity);
-    // Per partition: the offset applied when this activation read its state, and the first offset delivered to it.
-    private readonly Dictionary<int, long> _loadedOffsets = [];
-    private readonly Dictionary<int, long> _firstDelivered = [];
+    // Per partition: the epoch and offset applied when this activation read its state (or last recovered), and the
+    // epoch and first offset delivered to it.
+    private readonly Dictionary<int, (int Epoch, long Offset)> _loaded = [];
+    private readonly Dictionary<int, (int Epoch, long Offset)> _firstDelivered = [];
     private int _unpersisted;
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        foreach (var (partition, offset) in state.State.AppliedOffsets) _loadedOffsets[partition] = offset;
+        foreach (var (partition, offset) in state.State.AppliedOffsets) _loaded[partition] = (state.State.PartitionEpochs.GetValueOrDefault(partition), offset);
         var stream = this.GetStreamProvider(GrainConstants.StreamProviderName)
             .GetStream<UserEvent>(StreamId.Create(GrainConstants.UserEventsNamespace, this.GetPrimaryKeyString()));
         await stream.SubscribeAsync(this);
@@ -61,9 +62,14 @@ public sealed partial class UserGrain(
 
     public Task OnNextAsync(UserEvent item, StreamSequenceToken? token = null)
     {
-        var position = token is KafkaSequenceToken kafka ? (kafka.Partition, kafka.Offset) : ((int, long)?)null;
-        if (position is var (partition, offset)) _firstDelivered.TryAdd(partition, offset);
-        var outcome = state.State.Apply(item, position, _window);
+        var kafka = token as KafkaSequenceToken;
+        var position = kafka is null ? ((int, long)?)null : (kafka.Partition, kafka.Offset);
+        if (kafka is not null && (!_firstDelivered.TryGetValue(kafka.Partition, out var first) || first.Epoch != kafka.Epoch))
+        {
+            _firstDelivered[kafka.Partition] = (kafka.Epoch, kafka.Offset);
+        }
+
+        var outcome = state.State.Apply(item, position, _window, kafka?.Epoch ?? 0);
         UserGrainMetrics.Record(outcome);
         if (outcome != ApplyOutcome.Replayed) _unpersisted++;
         return Task.CompletedTask;
@@ -82,11 +88,11 @@ public sealed partial class UserGrain(
     public Task<ChurnFeatures> GetFeaturesAsync(DateTimeOffset? asOf = null)
         => Task.FromResult(state.State.Behaviour.Features(this.GetPrimaryKeyString(), asOf ?? Now()));
 
-    public async Task<bool> PersistAsync(int partition, long firstOffset, long lastOffset)
+    public async Task<bool> PersistAsync(DeliverySpan span)
     {
-        if (Missed(partition, firstOffset, lastOffset) is var (from, to))
+        if (Missed(span.Partition, span.Epoch, span.FirstOffset, span.LastOffset) is var (from, to))
         {
-            LogMissed(logger, this.GetPrimaryKeyString(), partition, from, to, _loadedOffsets.GetValueOrDefault(partition, -1), _firstDelivered.GetValueOrDefault(partition, -1), state.State.AppliedOffsets.GetValueOrDefault(partition, -1));
+            LogMissed(logger, this.GetPrimaryKeyString(), span.Partition, from, to, Loaded(span.Partition, span.Epoch), FirstDelivered(span.Partition, span.Epoch));
             return false;
         }
 
@@ -94,19 +100,20 @@ public sealed partial class UserGrain(
         return true;
     }
 
-    public async Task RecoverAsync(int partition, IReadOnlyList<DeliveredUserEvent> events)
+    public async Task RecoverAsync(DeliverySpan span, IReadOnlyList<DeliveredUserEvent> events)
     {
         ArgumentNullException.ThrowIfNull(events);
-        if (events.Count > 0 && Missed(partition, events[0].Offset, events[^1].Offset) is var (from, to))
+        var partition = span.Partition;
+        if (Missed(partition, span.Epoch, span.FirstOffset, span.LastOffset) is var (from, to))
         {
             var recovered = 0;
             foreach (var (userEvent, offset) in events)
             {
                 if (offset < from || offset > to) continue;
-                if (state.State.ApplyMissed(userEvent, (partition, offset), _window) == ApplyOutcome.Applied) recovered++;
+                if (state.State.ApplyMissed(userEvent, (partition, offset), _window, span.Epoch) == ApplyOutcome.Applied) recovered++;
             }
 
-            _loadedOffsets[partition] = to;
+            _loaded[partition] = (span.Epoch, to);
             _unpersisted++;
             UserGrainMetrics.Recovered.Add(recovered);
             LogRecovered(logger, this.GetPrimaryKeyString(), recovered, partition, from, to);
@@ -116,12 +123,19 @@ public sealed partial class UserGrain(
     }
 
     /// <summary>The part of <paramref name="first"/>..<paramref name="last"/> delivered to an earlier activation and not in the state it wrote.</summary>
-    private (long From, long To)? Missed(int partition, long first, long last)
+    private (long From, long To)? Missed(int partition, int epoch, long first, long last)
     {
-        var from = Math.Max(first, _loadedOffsets.GetValueOrDefault(partition, -1) + 1);
-        var to = _firstDelivered.TryGetValue(partition, out var firstDelivered) ? Math.Min(last, firstDelivered - 1) : last;
+        var from = Math.Max(first, Loaded(partition, epoch) + 1);
+        var firstDelivered = FirstDelivered(partition, epoch);
+        var to = firstDelivered >= 0 ? Math.Min(last, firstDelivered - 1) : last;
         return from <= to ? (from, to) : null;
     }
+
+    private long Loaded(int partition, int epoch)
+        => _loaded.TryGetValue(partition, out var loaded) && loaded.Epoch == epoch ? loaded.Offset : -1;
+
+    private long FirstDelivered(int partition, int epoch)
+        => _firstDelivered.TryGetValue(partition, out var first) && first.Epoch == epoch ? first.Offset : -1;
 
     private async Task WriteAsync()
     {
@@ -141,8 +155,8 @@ public sealed partial class UserGrain(
     [LoggerMessage(EventId = 3001, Level = LogLevel.Error, Message = "User {UserId}: could not write the state of {Unpersisted} events on deactivation ({Reason}); their offsets stay uncommitted and a restart replays them")]
     private static partial void LogDeactivationWriteFailed(ILogger logger, string userId, int unpersisted, string reason, Exception exception);
 
-    [LoggerMessage(EventId = 3003, Level = LogLevel.Warning, Message = "User {UserId}: deliveries at offsets {From}..{To} of partition {Partition} went to an earlier activation that did not write them; asking for them again (loaded {Loaded}, first delivered {FirstDelivered}, applied {Applied})")]
-    private static partial void LogMissed(ILogger logger, string userId, int partition, long from, long to, long loaded, long firstDelivered, long applied);
+    [LoggerMessage(EventId = 3003, Level = LogLevel.Warning, Message = "User {UserId}: deliveries at offsets {From}..{To} of partition {Partition} went to an earlier activation that did not write them; asking for them again (state read at {Loaded}, first delivery here {FirstDelivered})")]
+    private static partial void LogMissed(ILogger logger, string userId, int partition, long from, long to, long loaded, long firstDelivered);
 
     [LoggerMessage(EventId = 3004, Level = LogLevel.Warning, Message = "User {UserId}: recovered {Recovered} events of partition {Partition} at offsets {From}..{To} lost with an earlier activation")]
     private static partial void LogRecovered(ILogger logger, string userId, int recovered, int partition, long from, long to);

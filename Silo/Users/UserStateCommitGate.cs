@@ -19,15 +19,16 @@ internal sealed class UserStateCommitGate(IGrainFactory grains) : IKafkaCommitGa
         foreach (var (stream, span) in range.Streams)
         {
             if (stream.GetNamespace() != GrainConstants.UserEventsNamespace) continue;
-            persisting.Add(PersistAsync(grains.GetGrain<IUserGrain>(stream.GetKeyAsString()), range.Partition, span));
+            var where = new DeliverySpan(range.Partition, range.Epoch, span.FirstOffset, span.LastOffset);
+            persisting.Add(PersistAsync(grains.GetGrain<IUserGrain>(stream.GetKeyAsString()), where, span.Events));
         }
 
         return Task.WhenAll(persisting).WaitAsync(cancellationToken);
     }
 
-    private static async Task PersistAsync(IUserGrain user, int partition, KafkaStreamSpan span)
+    private static async Task PersistAsync(IUserGrain user, DeliverySpan span, IReadOnlyList<KafkaUserEvent> events)
     {
-        if (await user.PersistAsync(partition, span.FirstOffset, span.LastOffset)) return;
-        await user.RecoverAsync(partition, [.. span.Events.Select(e => new DeliveredUserEvent(e.Event, e.Offset))]);
+        if (await user.PersistAsync(span)) return;
+        await user.RecoverAsync(span, [.. events.Select(e => new DeliveredUserEvent(e.Event, e.Offset))]);
     }
 }

@@ -1,4 +1,5 @@
 using Confluent.Kafka;
+using Confluent.Kafka.Admin;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Orleans.Configuration;
@@ -37,12 +38,13 @@ internal sealed partial class KafkaAdapterFactory(
 
     public async Task<IQueueAdapter> CreateAdapter()
     {
+        var epoch = 0;
         if (verifyTopic)
         {
-            await Task.Run(VerifyTopic).ConfigureAwait(true);
+            epoch = await Task.Run(VerifyTopicAsync).ConfigureAwait(true);
         }
 
-        _adapter = new KafkaQueueAdapter(name, options, _mapper, sink, _cache, serializer, timeProvider, loggerFactory, status, commitGate);
+        _adapter = new KafkaQueueAdapter(name, options, _mapper, sink, _cache, serializer, timeProvider, loggerFactory, status, commitGate, epoch);
         status?.OnStarted();
         return _adapter;
     }
@@ -72,7 +74,8 @@ internal sealed partial class KafkaAdapterFactory(
     /// One queue per partition only works if the counts agree: with fewer queues some partitions would never be read,
     /// with more some queues would read nothing. So start-up stops here, naming the setting, when they differ.
     /// </summary>
-    private void VerifyTopic()
+    /// <returns>The topic's epoch (see <see cref="KafkaSequenceToken.Epoch"/>).</returns>
+    private async Task<int> VerifyTopicAsync()
     {
         var config = new AdminClientConfig(new Dictionary<string, string>(options.Properties))
         {
@@ -111,9 +114,38 @@ internal sealed partial class KafkaAdapterFactory(
                 $"{name}:Partitions is {options.Partitions} but topic '{options.Topic}' has {topic.Partitions.Count} partitions; they must be equal (one Orleans queue per Kafka partition).");
         }
 
-        LogTopicVerified(_logger, name, options.Topic, topic.Partitions.Count, options.ConsumerGroup);
+        var epoch = await TopicEpochAsync(admin);
+        LogTopicVerified(_logger, name, options.Topic, topic.Partitions.Count, options.ConsumerGroup, epoch);
+        return epoch;
     }
 
-    [LoggerMessage(EventId = 2000, Level = LogLevel.Information, Message = "Stream provider {Provider} reads topic {Topic} ({Partitions} partitions, one Orleans queue each) with offsets of group {ConsumerGroup}")]
-    private static partial void LogTopicVerified(ILogger logger, string provider, string topic, int partitions, string consumerGroup);
+    /// <summary>
+    /// A 32-bit digest of the topic's id, which Kafka assigns anew whenever a topic is created: offsets restart with a
+    /// recreated topic (or a restarted development broker), and subscribers must not take the new offsets for replays.
+    /// 0 when the broker does not tell (before Kafka 2.8).
+    /// </summary>
+    private async Task<int> TopicEpochAsync(IAdminClient admin)
+    {
+        try
+        {
+            var described = await admin.DescribeTopicsAsync(
+                TopicCollection.OfTopicNames([options.Topic]),
+                new DescribeTopicsOptions { RequestTimeout = options.StartupTimeout });
+            var id = described.TopicDescriptions.Single().TopicId;
+            if (id is null || (id.MostSignificantBits == 0 && id.LeastSignificantBits == 0)) return 0;
+            var mixed = id.MostSignificantBits ^ id.LeastSignificantBits;
+            return (int)(mixed ^ (mixed >> 32));
+        }
+        catch (KafkaException ex)
+        {
+            LogNoTopicId(_logger, name, options.Topic, ex.Error.Reason);
+            return 0;
+        }
+    }
+
+    [LoggerMessage(EventId = 2001, Level = LogLevel.Warning, Message = "Stream provider {Provider}: Kafka did not give the id of topic {Topic} ({Reason}); if the topic is recreated, subscribers take its new offsets for replays until they pass the old ones")]
+    private static partial void LogNoTopicId(ILogger logger, string provider, string topic, string reason);
+
+    [LoggerMessage(EventId = 2000, Level = LogLevel.Information, Message = "Stream provider {Provider} reads topic {Topic} ({Partitions} partitions, one Orleans queue each, epoch {Epoch}) with offsets of group {ConsumerGroup}")]
+    private static partial void LogTopicVerified(ILogger logger, string provider, string topic, int partitions, string consumerGroup, int epoch);
 }

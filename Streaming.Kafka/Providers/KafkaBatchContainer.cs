@@ -67,7 +67,7 @@ internal sealed class KafkaBatchContainer : IBatchContainer
         {
             if (Events[i] is T published)
             {
-                yield return Tuple.Create(published, (StreamSequenceToken)new KafkaSequenceToken(Token.Partition, Token.Offset, i));
+                yield return Tuple.Create(published, (StreamSequenceToken)new KafkaSequenceToken(Token.Partition, Token.Offset, i, Token.Epoch));
             }
         }
     }

@@ -27,7 +27,8 @@ internal sealed partial class KafkaQueueAdapter(
     TimeProvider timeProvider,
     ILoggerFactory loggerFactory,
     KafkaStreamProviderStatus? status,
-    IKafkaCommitGate? commitGate = null) : IQueueAdapter, IDisposable
+    IKafkaCommitGate? commitGate = null,
+    int epoch = 0) : IQueueAdapter, IDisposable
 {
     private readonly ConcurrentDictionary<QueueId, KafkaQueueAdapterReceiver> _receivers = new();
     private readonly Lazy<IProducer<string, byte[]>> _producer = new(() => BuildProducer(name, options, loggerFactory.CreateLogger<KafkaQueueAdapter>()));
@@ -52,7 +53,8 @@ internal sealed partial class KafkaQueueAdapter(
             timeProvider,
             loggerFactory.CreateLogger<KafkaQueueAdapterReceiver>(),
             status,
-            commitGate);
+            commitGate,
+            epoch);
         _receivers[queueId] = receiver;
         return receiver;
     }

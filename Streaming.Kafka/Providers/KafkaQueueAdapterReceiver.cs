@@ -32,6 +32,7 @@ internal sealed partial class KafkaQueueAdapterReceiver : IQueueAdapterReceiver
     private readonly OffsetCommitTracker _tracker = new();
     private readonly KafkaStreamProviderStatus? _status;
     private readonly IKafkaCommitGate? _gate;
+    private readonly int _epoch;
     // With a commit gate: every message handed to Orleans and not yet made durable by the gate, in offset order.
     private readonly Queue<KafkaBatchContainer> _ungated = new();
     private Task? _gatedCommit;
@@ -63,8 +64,10 @@ internal sealed partial class KafkaQueueAdapterReceiver : IQueueAdapterReceiver
         TimeProvider timeProvider,
         ILogger<KafkaQueueAdapterReceiver> logger,
         KafkaStreamProviderStatus? status = null,
-        IKafkaCommitGate? gate = null)
+        IKafkaCommitGate? gate = null,
+        int epoch = 0)
     {
+        _epoch = epoch;
         _status = status;
         _gate = gate;
         _providerName = providerName;
@@ -287,7 +290,7 @@ internal sealed partial class KafkaQueueAdapterReceiver : IQueueAdapterReceiver
             else if (UserEventJson.TryParse(payload, now, out var userEvent, out var rejection))
             {
                 var streamId = StreamId.Create(KafkaStreamNamespaces.UserEvents, userEvent.UserId);
-                (containers ??= []).Add(new KafkaBatchContainer(streamId, userEvent, new KafkaSequenceToken(Partition, offset)));
+                (containers ??= []).Add(new KafkaBatchContainer(streamId, userEvent, new KafkaSequenceToken(Partition, offset, epoch: _epoch)));
                 (events ??= []).Add(new KafkaUserEvent(userEvent, Partition, offset));
             }
             else
@@ -331,7 +334,7 @@ internal sealed partial class KafkaQueueAdapterReceiver : IQueueAdapterReceiver
         {
             var message = _serializer.Deserialize<KafkaStreamMessage>(payload)
                 ?? throw new InvalidOperationException("The value deserialized to null.");
-            return new KafkaBatchContainer(message.StreamId, message.Events, message.RequestContext, new KafkaSequenceToken(Partition, offset))
+            return new KafkaBatchContainer(message.StreamId, message.Events, message.RequestContext, new KafkaSequenceToken(Partition, offset, epoch: _epoch))
             {
                 RawPayload = payload,
             };
@@ -434,7 +437,7 @@ internal sealed partial class KafkaQueueAdapterReceiver : IQueueAdapterReceiver
             var started = _timeProvider.GetTimestamp();
             try
             {
-                await gate.PrepareCommitAsync(new KafkaCommitRange(_topicPartition.Topic, Partition, offset, streams), cancellationToken);
+                await gate.PrepareCommitAsync(new KafkaCommitRange(_topicPartition.Topic, Partition, _epoch, offset, streams), cancellationToken);
             }
             catch (Exception ex)
             {

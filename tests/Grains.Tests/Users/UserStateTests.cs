@@ -117,4 +117,22 @@ public sealed class UserStateTests
         Assert.Equal(new Dictionary<int, long> { [0] = 100, [1] = 7, [3] = 0 }, state.AppliedOffsets);
         Assert.Equal(8, state.Behaviour.Summarize(TestEvents.UserId).Purchases); // 5 + events 6, 7 and 9
     }
+
+    [Fact]
+    public void Apply_NewTopicEpoch_StartsThePartitionsOffsetsAfresh_AndOldEpochReplaysStillDrop()
+    {
+        var state = StateWithFiveEvents();
+        var before = state.Behaviour.Summarize(TestEvents.UserId);
+
+        // Epoch 7 (a recreated topic): offset 0 of partition 0 is below what epoch 0 applied, yet new.
+        Assert.Equal(ApplyOutcome.Applied, state.Apply(Purchase(20, 20), (0, 0), Window, epoch: 7));
+        Assert.Equal(ApplyOutcome.Replayed, state.Apply(Purchase(21, 21), (0, 0), Window, epoch: 7));
+        Assert.Equal(0, state.AppliedOffset(0, epoch: 7));
+        Assert.Equal(-1, state.AppliedOffset(0, epoch: 0));
+        Assert.Equal(before.Purchases + 1, state.Behaviour.Summarize(TestEvents.UserId).Purchases);
+
+        // Another partition keeps its own epoch and offsets.
+        Assert.Equal(6, state.AppliedOffset(1, epoch: 0));
+        Assert.Equal(ApplyOutcome.Replayed, state.Apply(Purchase(22, 22), (1, 6), Window));
+    }
 }

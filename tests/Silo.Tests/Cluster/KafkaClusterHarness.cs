@@ -26,7 +26,7 @@ public sealed class KafkaClusterHarness : IDisposable
         Database = database;
     }
 
-    public MockKafkaCluster Kafka { get; }
+    public MockKafkaCluster Kafka { get; private set; }
 
     /// <summary>Connection string of the migrated database.</summary>
     public string Database { get; }
@@ -56,6 +56,17 @@ public sealed class KafkaClusterHarness : IDisposable
         var topic = "events_" + Guid.NewGuid().ToString("N")[..10];
         Kafka.CreateTopic(topic, Partitions);
         return topic;
+    }
+
+    /// <summary>
+    /// Replaces the broker with an empty one holding a new incarnation of <paramref name="topic"/> (what a restart of
+    /// the development broker does): offsets start from 0 again and the committed ones are gone.
+    /// </summary>
+    public void RestartBroker(string topic)
+    {
+        Kafka.Dispose();
+        Kafka = MockKafkaCluster.Start(1);
+        Kafka.CreateTopic(topic, Partitions);
     }
 
     /// <summary>A cluster of <paramref name="silos"/> silos reading <paramref name="topic"/> (group <c>group-&lt;topic&gt;</c>).</summary>

@@ -129,6 +129,32 @@ public sealed class UserGrainClusterTests(PostgresFixture postgres, ITestOutputH
         }
     }
 
+    /// <summary>
+    /// The development broker forgets everything when it restarts, while PostgreSQL keeps the users' state: the new
+    /// topic's offsets start from 0 again and must not be taken for replays of the old ones.
+    /// </summary>
+    [Fact]
+    public async Task ANewIncarnationOfTheTopic_ItsEventsCount_TheirLowOffsetsAreNotTakenForReplays()
+    {
+        var topic = _harness.NewTopic();
+        var events = MakeEvents(3_000, users: 100, seed: 9);
+        var before = events.Take(2_000).ToList();
+        await using (var cluster = await _harness.DeployAsync(topic, silos: 1))
+        {
+            await _harness.ProduceAsync(topic, before.Select(Keyed));
+            await _harness.UntilCommittedToEndAsync(topic, Deadline, "the first 2,000 events committed");
+            AssertEqualsGroundTruth(before, await SummariesAsync(cluster, before));
+        }
+
+        _harness.RestartBroker(topic);
+        await using (var cluster = await _harness.DeployAsync(topic, silos: 1))
+        {
+            await _harness.ProduceAsync(topic, events.Skip(before.Count).Select(Keyed));
+            await _harness.UntilCommittedToEndAsync(topic, Deadline, "the last 1,000 events, at offsets the old topic had used, committed");
+            AssertEqualsGroundTruth(events, await SummariesAsync(cluster, events));
+        }
+    }
+
     private static async Task<int> ActiveUserGrainsAsync(IManagementGrain management)
         => (await management.GetSimpleGrainStatistics())
             .Where(s => s.GrainType.Contains(nameof(UserGrain), StringComparison.Ordinal))
