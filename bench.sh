@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
-# Benchmarks that print figures (not tests): the simulator's throughput, and the Kafka stream provider's.
+# Benchmarks that print figures (not tests): the simulator's throughput, the Kafka stream provider's, and the user
+# grains' with persistence on PostgreSQL.
 #
 #   ./bench.sh                      all benchmarks
 #   ./bench.sh producer             simulator → NDJSON (serialisation alone) and simulator → local broker (Kafka protocol)
 #   ./bench.sh streaming [OPTIONS]  Kafka → Orleans subscriber grains through Streaming.Kafka, against a plain consumer
 #                                   on the same data (OPTIONS go to the benchmark, e.g. --sweep; see its --help)
+#   ./bench.sh users [OPTIONS]      Kafka → the real user grains with their state and churn_features on PostgreSQL:
+#                                   events/s and PostgreSQL writes/s, against a throwaway PostgreSQL started here with
+#                                   durable settings (fsync, synchronous_commit on). OPTIONS: --events, --users,
+#                                   --partitions, --commit-interval, --sweep (adds a 5 s commit interval), --timeout
 #
 # Settings (environment): EVENTS=1000000 RUNS=3 USERS=10000 (producer), NO_BUILD=0
 # Results: printed as a table, and as JSON in .run/bench/<name>.json.
@@ -19,12 +24,15 @@ USERS=${USERS:-10000}
 OUT=$ROOT/.run/bench
 WORK=$(mktemp -d /tmp/analytics-bench-XXXXXX)
 BROKER_PID=
+PG_DIR=
 
 cleanup() {
   [ -n "$BROKER_PID" ] && kill "$BROKER_PID" 2>/dev/null && wait "$BROKER_PID" 2>/dev/null
+  stop_postgres
   rm -rf "$WORK"
 }
 trap cleanup EXIT
+trap 'exit 130' INT TERM
 
 dll() { echo "$ROOT/$1/bin/Release/net10.0/Analytics.$1.dll"; }
 
@@ -110,6 +118,54 @@ bench_streaming() {
     || die "the streaming benchmark failed (exit code $?)"
 }
 
+# A throwaway PostgreSQL server for the users benchmark: its own cluster in a temporary directory (on the same disk as
+# /tmp), a free port, and the server's durable defaults stated explicitly, so that writes/s are what a real deployment
+# pays (every commit waits for its WAL flush). Sets PG_PORT; stop_postgres (from cleanup) removes it all.
+start_postgres() {
+  local bin; bin=$(pg_bindir)
+  PG_DIR=$(mktemp -d /tmp/abench-pg-XXXXXX)
+  # initdb refuses root: the server runs as postgres, which must own its directory (socket, log, data).
+  [ "$(id -u)" -eq 0 ] && chown postgres:postgres "$PG_DIR"
+  as_pg "$bin/initdb" -D "$PG_DIR/data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >"$PG_DIR/initdb.log" 2>&1 \
+    || { cat "$PG_DIR/initdb.log" >&2; die "initdb failed"; }
+  PG_PORT=$(free_port)
+  (close_inherited_fds && as_pg "$bin/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/postgres.log" -w -t 60 \
+    -o "-c listen_addresses=127.0.0.1 -p $PG_PORT -k $PG_DIR -c fsync=on -c synchronous_commit=on -c full_page_writes=on" \
+    start >/dev/null </dev/null) || { cat "$PG_DIR/postgres.log" >&2; die "PostgreSQL did not start"; }
+  log "throwaway PostgreSQL $("$bin/postgres" --version | awk '{ print $NF }') on 127.0.0.1:$PG_PORT ($PG_DIR)"
+}
+
+stop_postgres() {
+  [ -n "$PG_DIR" ] || return 0
+  if [ -f "$PG_DIR/data/postmaster.pid" ]; then
+    as_pg "$(pg_bindir)/pg_ctl" -D "$PG_DIR/data" -m immediate -w -t 30 stop >/dev/null 2>&1 || true
+  fi
+  rm -rf "$PG_DIR"
+  PG_DIR=
+}
+
+# The users benchmark runs in one process too (broker, data set, silo); PostgreSQL is this script's, passed by
+# connection string (the benchmark creates and drops a database per run on it).
+bench_users() {
+  log "users: Kafka → user grains with persistence on PostgreSQL${*:+ ($*)}"
+  mkdir -p "$OUT"
+  start_postgres
+  local status=0
+  dotnet "$ROOT/bench/StreamingBenchmark/bin/Release/net10.0/Analytics.StreamingBenchmark.dll" users \
+    --postgres "Host=127.0.0.1;Port=$PG_PORT;Username=postgres;Database=postgres" --output "$OUT/users.json" "$@" || status=$?
+  # What PostgreSQL itself complained about (checkpoints too frequent, connection limits, errors), if anything.
+  local complaints
+  complaints=$(grep -E '(WARNING|ERROR|FATAL|PANIC|LOG:  checkpoints are occurring)' "$PG_DIR/postgres.log" 2>/dev/null || true)
+  if [ -n "$complaints" ]; then
+    echo "PostgreSQL log: $(printf '%s\n' "$complaints" | wc -l) warnings/errors, first ones:"
+    printf '%s\n' "$complaints" | head -5 | sed 's/^/  /'
+  else
+    echo "PostgreSQL log: no warnings or errors"
+  fi
+  stop_postgres
+  [ "$status" -eq 0 ] || die "the users benchmark failed (exit code $status)"
+}
+
 build() {
   [ "${NO_BUILD:-0}" = 1 ] && return
   log "building (Release)"
@@ -122,7 +178,8 @@ build() {
 case "${1:-all}" in
   producer) ensure_prerequisites; build Services.slnf; bench_producer ;;
   streaming) shift; ensure_prerequisites; build bench/StreamingBenchmark; bench_streaming "$@" ;;
-  all) ensure_prerequisites; build Services.slnf bench/StreamingBenchmark; bench_producer; echo; bench_streaming ;;
-  -h|--help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//' ;;
+  users) shift; ensure_prerequisites; build bench/StreamingBenchmark; bench_users "$@" ;;
+  all) ensure_prerequisites; build Services.slnf bench/StreamingBenchmark; bench_producer; echo; bench_streaming; echo; bench_users ;;
+  -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//' ;;
   *) die "unknown benchmark '$1' (see ./bench.sh --help)" ;;
 esac

@@ -39,6 +39,7 @@ public sealed class KafkaSequenceToken : StreamSequenceToken
     /// <summary>
     /// Which incarnation of the topic the offset belongs to: a digest of the topic id, which Kafka assigns anew when a
     /// topic is (re)created and offsets start again from 0. Offsets compare only within one epoch; 0 when unknown.
+    /// Not part of equality or ordering: the tokens of one queue all share it (it is fixed when the silo starts).
     /// </summary>
     [Id(3)]
     public int Epoch { get; private set; }
@@ -48,14 +49,13 @@ public sealed class KafkaSequenceToken : StreamSequenceToken
         => other is KafkaSequenceToken token
             && token.Partition == Partition
             && token.SequenceNumber == SequenceNumber
-            && token.EventIndex == EventIndex
-            && token.Epoch == Epoch;
+            && token.EventIndex == EventIndex;
 
     /// <inheritdoc />
     public override bool Equals(object? obj) => Equals(obj as StreamSequenceToken);
 
     /// <inheritdoc />
-    public override int GetHashCode() => HashCode.Combine(Partition, SequenceNumber, EventIndex, Epoch);
+    public override int GetHashCode() => HashCode.Combine(Partition, SequenceNumber, EventIndex);
 
     /// <inheritdoc />
     /// <exception cref="ArgumentException"><paramref name="other"/> is a token of another provider.</exception>

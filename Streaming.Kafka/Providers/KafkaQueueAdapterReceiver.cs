@@ -35,6 +35,8 @@ internal sealed partial class KafkaQueueAdapterReceiver : IQueueAdapterReceiver
     private readonly int _epoch;
     // With a commit gate: every message handed to Orleans and not yet made durable by the gate, in offset order.
     private readonly Queue<KafkaBatchContainer> _ungated = new();
+    // Events that became dead letters because a subscriber kept failing on them: never handed to a gate for recovery.
+    private readonly HashSet<long> _deliveryFailed = [];
     private Task? _gatedCommit;
     // Stored by the sink, not yet handed to Orleans.
     private readonly Queue<KafkaBatchContainer> _stored = new();
@@ -82,6 +84,9 @@ internal sealed partial class KafkaQueueAdapterReceiver : IQueueAdapterReceiver
         _tags = [new("provider", providerName), new("topic", options.Topic), new("partition", partition)];
     }
 
+    /// <summary>Messages delivered and not yet confirmed by the commit gate beyond which delivery pauses.</summary>
+    internal int MaxUngated => Math.Max(20 * _options.PollBatchSize, 10 * _options.CacheSize);
+
     /// <summary>The partition this receiver reads.</summary>
     public int Partition => _topicPartition.Partition.Value;
 
@@ -114,6 +119,10 @@ internal sealed partial class KafkaQueueAdapterReceiver : IQueueAdapterReceiver
         // Orleans assumes Initialize succeeded even when it threw; start here instead if it did not.
         var consumer = _consumer ?? await EnsureStartedAsync(_options.StartupTimeout);
         await CommitDeliveredAsync(consumer, force: false, forcedDeadline: CancellationToken.None);
+
+        // While the commit gate lags far behind (it fails, or the subscribers' storage is slow), deliver nothing more:
+        // what it has not confirmed stays in memory until it does.
+        if (_gate is not null && _ungated.Count >= MaxUngated) return [];
 
         // A stored pull is handed over in slices the cache can take: the sink's batch size (PollBatchSize) does not
         // depend on the cache's, which is best kept small (Orleans' simple cache scans it on every delivery).
@@ -193,7 +202,12 @@ internal sealed partial class KafkaQueueAdapterReceiver : IQueueAdapterReceiver
         var batch = new KafkaMessageBatch(_topicPartition.Topic, Partition, [], [deadLetter]);
         while (!_shutdown.IsCancellationRequested)
         {
-            if (await TryStoreAsync(batch, _shutdown.Token)) return;
+            if (await TryStoreAsync(batch, _shutdown.Token))
+            {
+                _deliveryFailed.Add(token.Offset);
+                return;
+            }
+
             try
             {
                 await Task.Delay(_options.StoreRetryDelay, _timeProvider, _shutdown.Token);
@@ -409,16 +423,24 @@ internal sealed partial class KafkaQueueAdapterReceiver : IQueueAdapterReceiver
                 LogCommitGateFailed(_logger, _providerName, _topicPartition.Topic, Partition, offset, 0, "the previous gate did not finish before the queue was released", null);
                 return;
             }
+
+            if (!_tracker.HasUncommitted) return;
         }
 
         _lastCommitAt = now;
-        var commit = GateThenCommitAsync(_gate, consumer, offset, forcedDeadline);
-        if (force) await commit;
-        else _gatedCommit = commit;
+        if (force)
+        {
+            await GateThenCommitAsync(_gate, consumer, offset, forcedDeadline, background: false);
+        }
+        else
+        {
+            // Cancelled when the queue is released: the release's own commit takes over.
+            _gatedCommit = GateThenCommitAsync(_gate, consumer, offset, _shutdown.Token, background: true);
+        }
     }
 
     /// <summary>Asks the gate to make the streams delivered below <paramref name="offset"/> durable, then commits it.</summary>
-    private async Task GateThenCommitAsync(IKafkaCommitGate gate, IConsumer<Ignore, byte[]> consumer, long offset, CancellationToken cancellationToken)
+    private async Task GateThenCommitAsync(IKafkaCommitGate gate, IConsumer<Ignore, byte[]> consumer, long offset, CancellationToken cancellationToken, bool background)
     {
         // Offsets increase through the queue, so each stream's messages come in offset order.
         var spans = new Dictionary<StreamId, (long First, long Last, List<KafkaUserEvent> Events)>();
@@ -426,7 +448,11 @@ internal sealed partial class KafkaQueueAdapterReceiver : IQueueAdapterReceiver
         {
             if (container.Offset >= offset) break;
             if (!spans.TryGetValue(container.StreamId, out var span)) span = (container.Offset, container.Offset, []);
-            if (container.Event is { } userEvent) span.Events.Add(new KafkaUserEvent(userEvent, Partition, container.Offset));
+            if (container.Event is { } userEvent && !_deliveryFailed.Contains(container.Offset))
+            {
+                span.Events.Add(new KafkaUserEvent(userEvent, Partition, container.Offset));
+            }
+
             spans[container.StreamId] = span with { Last = container.Offset };
         }
 
@@ -438,6 +464,10 @@ internal sealed partial class KafkaQueueAdapterReceiver : IQueueAdapterReceiver
             try
             {
                 await gate.PrepareCommitAsync(new KafkaCommitRange(_topicPartition.Topic, Partition, _epoch, offset, streams), cancellationToken);
+            }
+            catch (OperationCanceledException) when (background && cancellationToken.IsCancellationRequested)
+            {
+                return;
             }
             catch (Exception ex)
             {
@@ -455,6 +485,11 @@ internal sealed partial class KafkaQueueAdapterReceiver : IQueueAdapterReceiver
 
         // Durable now, whatever happens to the commit itself (a failed one is simply tried again).
         while (_ungated.TryPeek(out var next) && next.Offset < offset) _ungated.Dequeue();
+        _deliveryFailed.RemoveWhere(failed => failed < offset);
+
+        // A background gate that outlived the queue's release must not commit on a consumer that is gone (or for a
+        // partition that has moved on): the release committed what it could.
+        if (background && _shutdown.IsCancellationRequested) return;
         await CommitAsync(consumer, offset);
     }
 

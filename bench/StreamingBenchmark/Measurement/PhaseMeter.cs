@@ -6,8 +6,10 @@ namespace Analytics.StreamingBenchmark.Measurement;
 
 /// <summary>
 /// Watches one phase from its own thread: polls the phase's event count every few milliseconds, takes a snapshot
-/// (clock, process CPU time, allocations, collections) when the first event arrives, when the phase becomes warm and
-/// when the expected count is reached; samples the working set; prints a progress line every two seconds.
+/// (clock, process CPU time, allocations, collections, and any named counters of the phase) when the first event
+/// arrives, when the phase becomes warm, when the expected count is reached and, for a phase with an end condition
+/// beyond the count (everything durable), when that condition holds; samples the working set; prints a progress line
+/// every two seconds.
 /// </summary>
 internal sealed class PhaseMeter : IDisposable
 {
@@ -20,6 +22,8 @@ internal sealed class PhaseMeter : IDisposable
     private readonly Func<long> _count;
     private readonly Func<bool>? _isWarm;
     private readonly Func<string>? _detail;
+    private readonly Func<bool>? _isSettled;
+    private readonly IReadOnlyList<PhaseCounter> _counters;
     private readonly TextWriter _progress;
     private readonly Stopwatch _clock = Stopwatch.StartNew();
     private readonly TaskCompletionSource<PhaseResult> _completed = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -27,13 +31,16 @@ internal sealed class PhaseMeter : IDisposable
     private readonly Snapshot _start;
     private volatile bool _stopped;
 
-    private PhaseMeter(string phase, long expected, Func<long> count, Func<bool>? isWarm, Func<string>? detail, TextWriter progress)
+    private PhaseMeter(
+        string phase, long expected, Func<long> count, Func<bool>? isWarm, Func<string>? detail, Func<bool>? isSettled, IReadOnlyList<PhaseCounter>? counters, TextWriter progress)
     {
         _phase = phase;
         _expected = expected;
         _count = count;
         _isWarm = isWarm;
         _detail = detail;
+        _isSettled = isSettled;
+        _counters = counters ?? [];
         _progress = progress;
         _start = Take(TimeSpan.Zero, 0);
         _thread = new Thread(Watch) { IsBackground = true, Name = "phase meter" };
@@ -46,10 +53,23 @@ internal sealed class PhaseMeter : IDisposable
     /// <param name="progress">Where the progress lines go.</param>
     /// <param name="isWarm">Says when the phase is warm (e.g. every grain active); the steady window starts then.</param>
     /// <param name="detail">Extra text for the progress lines (e.g. activations so far).</param>
+    /// <param name="isSettled">
+    /// A further end condition, checked once the count is reached (e.g. offsets committed and rows written); the phase
+    /// ends when it holds, and <see cref="PhaseResult.Settled"/> measures up to then. Called from the meter's thread
+    /// every few milliseconds: it must be cheap (read a flag that another task maintains).
+    /// </param>
+    /// <param name="counters">Counts of the phase (e.g. rows written) read with every snapshot; each window carries their deltas.</param>
     public static PhaseMeter Start(
-        string phase, long expected, Func<long> count, TextWriter progress, Func<bool>? isWarm = null, Func<string>? detail = null)
+        string phase,
+        long expected,
+        Func<long> count,
+        TextWriter progress,
+        Func<bool>? isWarm = null,
+        Func<string>? detail = null,
+        Func<bool>? isSettled = null,
+        IReadOnlyList<PhaseCounter>? counters = null)
     {
-        var meter = new PhaseMeter(phase, expected, count, isWarm, detail, progress);
+        var meter = new PhaseMeter(phase, expected, count, isWarm, detail, isSettled, counters, progress);
         meter._thread.Start();
         return meter;
     }
@@ -63,8 +83,10 @@ internal sealed class PhaseMeter : IDisposable
         }
         catch (TimeoutException)
         {
-            throw new BenchmarkException(string.Create(CultureInfo.InvariantCulture,
-                $"{_phase}: only {_count():N0} of {_expected:N0} events arrived within {timeout.TotalSeconds:0} s{DetailSuffix()}."));
+            var count = _count();
+            throw new BenchmarkException(count >= _expected
+                ? string.Create(CultureInfo.InvariantCulture, $"{_phase}: all {_expected:N0} events arrived, but the end condition did not hold within {timeout.TotalSeconds:0} s{DetailSuffix()}.")
+                : string.Create(CultureInfo.InvariantCulture, $"{_phase}: only {count:N0} of {_expected:N0} events arrived within {timeout.TotalSeconds:0} s{DetailSuffix()}."));
         }
     }
 
@@ -78,6 +100,7 @@ internal sealed class PhaseMeter : IDisposable
     {
         Snapshot? first = null;
         Snapshot? warm = null;
+        Snapshot? last = null;
         var peakWorkingSet = Environment.WorkingSet;
         var nextMemory = MemoryInterval;
         var nextProgress = ProgressInterval;
@@ -90,9 +113,10 @@ internal sealed class PhaseMeter : IDisposable
             if (first is null && count > 0) first = Take(now, count);
             if (warm is null && first is not null && _isWarm is not null && _isWarm()) warm = Take(now, count);
 
-            if (count >= _expected && first is not null)
+            if (last is null && count >= _expected && first is not null) last = Take(now, count);
+            if (last is not null && first is not null && (_isSettled is null || _isSettled()))
             {
-                var last = Take(now, count);
+                var end = _isSettled is null ? last : Take(now, count);
                 peakWorkingSet = Math.Max(peakWorkingSet, Environment.WorkingSet);
                 Report(now, count, lastProgressCount, lastProgressAt);
                 _completed.TrySetResult(new PhaseResult
@@ -101,8 +125,9 @@ internal sealed class PhaseMeter : IDisposable
                     Run = last.Since(first),
                     // A phase that only became warm in its last poll has no steady window worth reporting.
                     Steady = warm is not null && last.Count - warm.Count >= _expected / 20 ? last.Since(warm) : null,
+                    Settled = _isSettled is null ? null : end.Since(first),
                     TotalSeconds = now.TotalSeconds,
-                    TotalCpuSeconds = (last.Cpu - _start.Cpu).TotalSeconds,
+                    TotalCpuSeconds = (end.Cpu - _start.Cpu).TotalSeconds,
                     PeakWorkingSetBytes = peakWorkingSet,
                     LoadAverage = Machine.LoadAverage(),
                 });
@@ -137,13 +162,19 @@ internal sealed class PhaseMeter : IDisposable
 
     private string DetailSuffix() => _detail is null ? "" : ", " + _detail();
 
-    private static Snapshot Take(TimeSpan at, long count)
+    private Snapshot Take(TimeSpan at, long count)
     {
         using var process = Process.GetCurrentProcess();
-        return new Snapshot(at, count, process.TotalProcessorTime, GC.GetTotalAllocatedBytes(), [GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2)]);
+        return new Snapshot(
+            at,
+            count,
+            process.TotalProcessorTime,
+            GC.GetTotalAllocatedBytes(),
+            [GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2)],
+            [.. _counters.Select(c => (c.Name, c.Read()))]);
     }
 
-    private sealed record Snapshot(TimeSpan At, long Count, TimeSpan Cpu, long Allocated, int[] Collections)
+    private sealed record Snapshot(TimeSpan At, long Count, TimeSpan Cpu, long Allocated, int[] Collections, (string Name, long Value)[] Counters)
     {
         // The event that opened the window is not in it: rate = events after the start / time after the start.
         public Window Since(Snapshot start) => new(
@@ -151,6 +182,9 @@ internal sealed class PhaseMeter : IDisposable
             Math.Max((At - start.At).TotalSeconds, 1e-6),
             (Cpu - start.Cpu).TotalSeconds,
             Allocated - start.Allocated,
-            [.. Collections.Select((c, generation) => c - start.Collections[generation])]);
+            [.. Collections.Select((c, generation) => c - start.Collections[generation])])
+        {
+            Counters = Counters.Select((c, i) => (c.Name, Delta: c.Value - start.Counters[i].Value)).ToDictionary(c => c.Name, c => c.Delta),
+        };
     }
 }

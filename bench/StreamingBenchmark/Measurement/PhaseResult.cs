@@ -14,6 +14,12 @@ internal sealed record PhaseResult
     /// </summary>
     public Window? Steady { get; init; }
 
+    /// <summary>
+    /// From the first event to the moment the phase's further end condition held (e.g. everything durable); null for a
+    /// phase whose end is its last event.
+    /// </summary>
+    public Window? Settled { get; init; }
+
     /// <summary>Phase start (before connecting or starting the host) to the last event, in seconds.</summary>
     public required double TotalSeconds { get; init; }
 
@@ -43,4 +49,18 @@ internal sealed record Window(long Events, double Seconds, double CpuSeconds, lo
 
     /// <summary>Cores busy on average in the window.</summary>
     public double CoresBusy => CpuSeconds / Seconds;
+
+    /// <summary>How much each of the phase's named counters (<see cref="PhaseCounter"/>) grew in the window.</summary>
+    public IReadOnlyDictionary<string, long> Counters { get; init; } = new Dictionary<string, long>();
+
+    /// <summary>The growth of counter <paramref name="name"/> in the window (0 when the phase has no such counter).</summary>
+    public long Counter(string name) => Counters.GetValueOrDefault(name);
+
+    /// <summary>The growth of counter <paramref name="name"/> per second of the window.</summary>
+    public double CounterPerSecond(string name) => Counter(name) / Seconds;
 }
+
+/// <summary>A count of a phase besides its events (rows written, CPU of another process), read at every snapshot.</summary>
+/// <param name="Name">Its key in <see cref="Window.Counters"/>.</param>
+/// <param name="Read">Reads its current total; called from the meter's thread, so it must be quick.</param>
+internal sealed record PhaseCounter(string Name, Func<long> Read);

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
+using Analytics.Grains.Users;
 using Analytics.Streaming.Kafka.Hosting;
 using Analytics.StreamingBenchmark.Cli;
 using Analytics.StreamingBenchmark.Measurement;
@@ -84,6 +85,7 @@ internal static class OrleansProviderPhase
         var consumerGroup = "bench-orleans-" + Guid.NewGuid().ToString("N");
         builder.UseOrleans(silo => silo
             .UseLocalhostClustering(siloPort: FreePort(), gatewayPort: FreePort(), serviceId: "streaming-benchmark", clusterId: Guid.NewGuid().ToString("N"))
+            .Exclude<UserGrain>()
             .AddKafkaStreams(SubscriberNames.StreamProvider, configurator =>
             {
                 configurator.ConfigureKafka(ob => ob.Configure(options =>
@@ -107,7 +109,7 @@ internal static class OrleansProviderPhase
         return builder.Build();
     }
 
-    private static int FreePort()
+    internal static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
