@@ -8,7 +8,8 @@ namespace Analytics.Storage;
 /// <param name="Event">The validated event.</param>
 /// <param name="KafkaPartition">The partition it was consumed from.</param>
 /// <param name="KafkaOffset">Its offset in that partition.</param>
-public sealed record RawEvent(UserEvent Event, int KafkaPartition, long KafkaOffset);
+/// <param name="KafkaEpoch">The topic's epoch (a digest of its Kafka topic id; 0 when unknown).</param>
+public sealed record RawEvent(UserEvent Event, int KafkaPartition, long KafkaOffset, int KafkaEpoch = 0);
 
 /// <summary>
 /// Appends events to <c>raw_events</c> in batches. Idempotent: an event already stored (same <c>event_id</c>) is skipped,
@@ -22,12 +23,13 @@ public sealed class RawEventWriter
         CREATE TEMP TABLE raw_events_staging
         (
             event_id uuid, user_id text, session_id text, event_type text, product_id text, category text,
-            price numeric, event_time timestamptz, device text, channel text, kafka_partition integer, kafka_offset bigint
+            price numeric, event_time timestamptz, device text, channel text, kafka_partition integer, kafka_offset bigint,
+            kafka_epoch integer
         ) ON COMMIT DROP
         """;
 
     private const string Columns =
-        "event_id, user_id, session_id, event_type, product_id, category, price, event_time, device, channel, kafka_partition, kafka_offset";
+        "event_id, user_id, session_id, event_type, product_id, category, price, event_time, device, channel, kafka_partition, kafka_offset, kafka_epoch";
 
     private const string CopyIntoStaging = $"COPY raw_events_staging ({Columns}) FROM STDIN (FORMAT BINARY)";
 
@@ -80,7 +82,7 @@ public sealed class RawEventWriter
 
         await using (var importer = await connection.BeginBinaryImportAsync(CopyIntoStaging, cancellationToken).ConfigureAwait(false))
         {
-            foreach (var (e, partition, offset) in events)
+            foreach (var (e, partition, offset, epoch) in events)
             {
                 await importer.StartRowAsync(cancellationToken).ConfigureAwait(false);
                 await importer.WriteAsync(e.EventId, NpgsqlDbType.Uuid, cancellationToken).ConfigureAwait(false);
@@ -96,6 +98,7 @@ public sealed class RawEventWriter
                 await WriteNullableTextAsync(importer, e.Channel, cancellationToken).ConfigureAwait(false);
                 await importer.WriteAsync(partition, NpgsqlDbType.Integer, cancellationToken).ConfigureAwait(false);
                 await importer.WriteAsync(offset, NpgsqlDbType.Bigint, cancellationToken).ConfigureAwait(false);
+                await importer.WriteAsync(epoch, NpgsqlDbType.Integer, cancellationToken).ConfigureAwait(false);
             }
 
             await importer.CompleteAsync(cancellationToken).ConfigureAwait(false);

@@ -6,7 +6,8 @@ namespace Analytics.Streaming.Kafka;
 /// <param name="Event">The parsed event.</param>
 /// <param name="Partition">Its partition.</param>
 /// <param name="Offset">Its offset.</param>
-public readonly record struct KafkaUserEvent(UserEvent Event, int Partition, long Offset);
+/// <param name="Epoch">The topic's epoch (<see cref="KafkaSequenceToken.Epoch"/>).</param>
+public readonly record struct KafkaUserEvent(UserEvent Event, int Partition, long Offset, int Epoch = 0);
 
 /// <summary>A Kafka message that no subscriber will get: it is not a valid user event, or every delivery of it failed.</summary>
 /// <param name="Topic">Topic it was read from.</param>

@@ -10,36 +10,41 @@ namespace Analytics.Grains.Users;
 
 /// <summary>
 /// One user's behaviour and churn features, fed by the user's event stream (an implicit subscription, so every user
-/// with an event gets a grain). Events are applied in memory and the state is written behind: when the Kafka stream
-/// provider is about to commit offsets of this user's events it calls <see cref="PersistAsync"/> first (see
-/// <c>UserStateCommitGate</c>), so a committed offset always has its effects in storage, and PostgreSQL is written at
-/// most once per user per commit interval, not once per event. State is written on deactivation too.
+/// with an event gets a grain). Events are applied in memory, exactly once (<see cref="UserState"/>).
 /// </summary>
 /// <remarks>
-/// An activation can die with events it has not written (its silo is killed while the partition's reader lives on
-/// elsewhere). The next activation tells: per partition it knows the offset its state was read at and the first
-/// offset delivered to it since, and any of the user's deliveries in between went to the dead one. It then answers
-/// <see cref="PersistAsync"/> with false, and the gate hands it those events again (<see cref="RecoverAsync"/>)
-/// before anything is committed.
+/// <para>
+/// Durability is event-sourced: every event is in <c>raw_events</c> (stored before any grain receives it, and before
+/// its Kafka offset can be committed), and the grain's stored state is a snapshot that says which events it holds
+/// (the highest offset applied per topic epoch and partition). On activation the grain reads the snapshot, then the
+/// user's events stored beyond it (<see cref="IUserEventHistory"/>), so it always starts from every event stored so
+/// far; deliveries at or below what it applied are replays and are dropped. Whatever happened before — a silo killed
+/// with unwritten state, a partition replayed from its last commit, an idle deactivation — the result is the same as if
+/// nothing had: the snapshot plus the stored events plus the replay from the committed offset.
+/// </para>
+/// <para>
+/// So PostgreSQL is not written per event: the snapshot is written every <see cref="UserGrainOptions.SnapshotEvents"/>
+/// events and on deactivation (ADO.NET grain storage), and the features go to <c>churn_features</c> through the
+/// silo's batching writer at most once per <see cref="UserGrainOptions.FeatureFlushInterval"/>.
+/// </para>
 /// </remarks>
 [ImplicitStreamSubscription(GrainConstants.UserEventsNamespace)]
 public sealed partial class UserGrain(
     [PersistentState("user", GrainConstants.UserStorageName)] IPersistentState<UserState> state,
+    IUserEventHistory history,
     IChurnFeatureSink featureSink,
     TimeProvider timeProvider,
     IOptions<UserGrainOptions> options,
     ILogger<UserGrain> logger) : Grain, IUserGrain, IAsyncObserver<UserEvent>
 {
+    private readonly UserGrainOptions _options = options.Value;
     private readonly DuplicateWindow _window = new(options.Value.DuplicateWindow, options.Value.DuplicateCapacity);
-    // Per partition: the epoch and offset applied when this activation read its state (or last recovered), and the
-    // epoch and first offset delivered to it.
-    private readonly Dictionary<int, (int Epoch, long Offset)> _loaded = [];
-    private readonly Dictionary<int, (int Epoch, long Offset)> _firstDelivered = [];
     private int _unpersisted;
+    private IGrainTimer? _publishTimer;
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        foreach (var (partition, offset) in state.State.AppliedOffsets) _loaded[partition] = (state.State.PartitionEpochs.GetValueOrDefault(partition), offset);
+        await CatchUpAsync(cancellationToken);
         var stream = this.GetStreamProvider(GrainConstants.StreamProviderName)
             .GetStream<UserEvent>(StreamId.Create(GrainConstants.UserEventsNamespace, this.GetPrimaryKeyString()));
         await stream.SubscribeAsync(this);
@@ -47,6 +52,7 @@ public sealed partial class UserGrain(
 
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
+        if (_publishTimer is not null) Publish();
         if (_unpersisted == 0) return;
         try
         {
@@ -54,25 +60,21 @@ public sealed partial class UserGrain(
         }
         catch (Exception ex)
         {
-            // The offsets of these events were not committed (the commit waits for PersistAsync), so a restart
-            // replays them; until then this user's state lacks them.
+            // Nothing is lost: the events are in raw_events, and the next activation reads them back.
             LogDeactivationWriteFailed(logger, this.GetPrimaryKeyString(), _unpersisted, reason.ReasonCode.ToString(), ex);
         }
     }
 
-    public Task OnNextAsync(UserEvent item, StreamSequenceToken? token = null)
+    public async Task OnNextAsync(UserEvent item, StreamSequenceToken? token = null)
     {
         var kafka = token as KafkaSequenceToken;
         var position = kafka is null ? ((int, long)?)null : (kafka.Partition, kafka.Offset);
-        if (kafka is not null && (!_firstDelivered.TryGetValue(kafka.Partition, out var first) || first.Epoch != kafka.Epoch))
-        {
-            _firstDelivered[kafka.Partition] = (kafka.Epoch, kafka.Offset);
-        }
-
         var outcome = state.State.Apply(item, position, _window, kafka?.Epoch ?? 0);
         UserGrainMetrics.Record(outcome);
-        if (outcome != ApplyOutcome.Replayed) _unpersisted++;
-        return Task.CompletedTask;
+        if (outcome == ApplyOutcome.Replayed) return;
+        _unpersisted++;
+        SchedulePublish();
+        if (_unpersisted >= _options.SnapshotEvents) await WriteAsync();
     }
 
     public Task OnCompletedAsync() => Task.CompletedTask;
@@ -88,60 +90,44 @@ public sealed partial class UserGrain(
     public Task<ChurnFeatures> GetFeaturesAsync(DateTimeOffset? asOf = null)
         => Task.FromResult(state.State.Behaviour.Features(this.GetPrimaryKeyString(), asOf ?? Now()));
 
-    public async Task<bool> PersistAsync(DeliverySpan span)
+    /// <summary>Applies the user's stored events that the snapshot does not hold (written since, or lost with a dead activation).</summary>
+    private async Task CatchUpAsync(CancellationToken cancellationToken)
     {
-        if (Missed(span.Partition, span.Epoch, span.FirstOffset, span.LastOffset) is var (from, to))
+        var missed = await history.ReadUnappliedAsync(this.GetPrimaryKeyString(), state.State.AppliedOffsets, cancellationToken);
+        if (missed.Count == 0) return;
+        var applied = 0;
+        foreach (var (userEvent, epoch, partition, offset) in missed)
         {
-            LogMissed(logger, this.GetPrimaryKeyString(), span.Partition, from, to, Loaded(span.Partition, span.Epoch), FirstDelivered(span.Partition, span.Epoch));
-            return false;
+            if (state.State.Apply(userEvent, (partition, offset), _window, epoch) == ApplyOutcome.Applied) applied++;
         }
 
-        if (_unpersisted > 0) await WriteAsync();
-        return true;
+        _unpersisted += missed.Count;
+        UserGrainMetrics.CaughtUp.Add(applied);
+        LogCaughtUp(logger, this.GetPrimaryKeyString(), applied, missed.Count);
+        SchedulePublish();
     }
-
-    public async Task RecoverAsync(DeliverySpan span, IReadOnlyList<DeliveredUserEvent> events)
-    {
-        ArgumentNullException.ThrowIfNull(events);
-        var partition = span.Partition;
-        if (Missed(partition, span.Epoch, span.FirstOffset, span.LastOffset) is var (from, to))
-        {
-            var recovered = 0;
-            foreach (var (userEvent, offset) in events)
-            {
-                if (offset < from || offset > to) continue;
-                if (state.State.ApplyMissed(userEvent, (partition, offset), _window, span.Epoch) == ApplyOutcome.Applied) recovered++;
-            }
-
-            _loaded[partition] = (span.Epoch, to);
-            _unpersisted++;
-            UserGrainMetrics.Recovered.Add(recovered);
-            LogRecovered(logger, this.GetPrimaryKeyString(), recovered, partition, from, to);
-        }
-
-        if (_unpersisted > 0) await WriteAsync();
-    }
-
-    /// <summary>The part of <paramref name="first"/>..<paramref name="last"/> delivered to an earlier activation and not in the state it wrote.</summary>
-    private (long From, long To)? Missed(int partition, int epoch, long first, long last)
-    {
-        var from = Math.Max(first, Loaded(partition, epoch) + 1);
-        var firstDelivered = FirstDelivered(partition, epoch);
-        var to = firstDelivered >= 0 ? Math.Min(last, firstDelivered - 1) : last;
-        return from <= to ? (from, to) : null;
-    }
-
-    private long Loaded(int partition, int epoch)
-        => _loaded.TryGetValue(partition, out var loaded) && loaded.Epoch == epoch ? loaded.Offset : -1;
-
-    private long FirstDelivered(int partition, int epoch)
-        => _firstDelivered.TryGetValue(partition, out var first) && first.Epoch == epoch ? first.Offset : -1;
 
     private async Task WriteAsync()
     {
         await state.WriteStateAsync();
         UserGrainMetrics.StateWrites.Add(1);
         _unpersisted = 0;
+    }
+
+    // The features change with every event; churn_features gets them at most once per flush interval per user.
+    private void SchedulePublish()
+        => _publishTimer ??= this.RegisterGrainTimer(
+            () =>
+            {
+                Publish();
+                return Task.CompletedTask;
+            },
+            new GrainTimerCreationOptions(_options.FeatureFlushInterval, Timeout.InfiniteTimeSpan));
+
+    private void Publish()
+    {
+        _publishTimer?.Dispose();
+        _publishTimer = null;
         featureSink.Publish(state.State.Behaviour.Features(this.GetPrimaryKeyString(), Now()));
     }
 
@@ -152,27 +138,24 @@ public sealed partial class UserGrain(
         return new DateTimeOffset(ticks - (ticks % TimeSpan.TicksPerMillisecond), TimeSpan.Zero);
     }
 
-    [LoggerMessage(EventId = 3001, Level = LogLevel.Error, Message = "User {UserId}: could not write the state of {Unpersisted} events on deactivation ({Reason}); their offsets stay uncommitted and a restart replays them")]
+    [LoggerMessage(EventId = 3001, Level = LogLevel.Warning, Message = "User {UserId}: could not write the state of {Unpersisted} events on deactivation ({Reason}); nothing is lost, the next activation reads them back from raw_events")]
     private static partial void LogDeactivationWriteFailed(ILogger logger, string userId, int unpersisted, string reason, Exception exception);
-
-    [LoggerMessage(EventId = 3003, Level = LogLevel.Warning, Message = "User {UserId}: deliveries at offsets {From}..{To} of partition {Partition} went to an earlier activation that did not write them; asking for them again (state read at {Loaded}, first delivery here {FirstDelivered})")]
-    private static partial void LogMissed(ILogger logger, string userId, int partition, long from, long to, long loaded, long firstDelivered);
-
-    [LoggerMessage(EventId = 3004, Level = LogLevel.Warning, Message = "User {UserId}: recovered {Recovered} events of partition {Partition} at offsets {From}..{To} lost with an earlier activation")]
-    private static partial void LogRecovered(ILogger logger, string userId, int recovered, int partition, long from, long to);
 
     [LoggerMessage(EventId = 3002, Level = LogLevel.Warning, Message = "User {UserId}: stream error")]
     private static partial void LogStreamError(ILogger logger, string userId, Exception exception);
+
+    [LoggerMessage(EventId = 3003, Level = LogLevel.Debug, Message = "User {UserId}: applied {Applied} of {Stored} stored events beyond the state it read")]
+    private static partial void LogCaughtUp(ILogger logger, string userId, int applied, int stored);
 }
 
 /// <summary>Counters of the user grains (meter <c>Analytics.Grains</c>).</summary>
 internal static class UserGrainMetrics
 {
     public static readonly Meter Meter = new("Analytics.Grains");
-    public static readonly Counter<long> Applied = Meter.CreateCounter<long>("analytics_user_events_applied", "{event}", "Events applied to user grains.");
+    public static readonly Counter<long> Applied = Meter.CreateCounter<long>("analytics_user_events_applied", "{event}", "Events applied to user grains from their streams.");
     public static readonly Counter<long> Replayed = Meter.CreateCounter<long>("analytics_user_events_replayed", "{event}", "Events ignored as replays (offset already applied).");
     public static readonly Counter<long> Duplicates = Meter.CreateCounter<long>("analytics_user_events_duplicates", "{event}", "Events ignored as duplicates (event id seen recently).");
-    public static readonly Counter<long> Recovered = Meter.CreateCounter<long>("analytics_user_events_recovered", "{event}", "Events applied again after the activation that had them died before writing them.");
+    public static readonly Counter<long> CaughtUp = Meter.CreateCounter<long>("analytics_user_events_caught_up", "{event}", "Events applied on activation from raw_events, beyond the stored state.");
     public static readonly Counter<long> StateWrites = Meter.CreateCounter<long>("analytics_user_state_writes", "{write}", "User grain states written to storage.");
 
     public static void Record(ApplyOutcome outcome)

@@ -11,10 +11,16 @@ public sealed class UserGrainOptions
     /// <summary>At most this many event ids are remembered per user.</summary>
     public int DuplicateCapacity { get; set; } = 256;
 
+    /// <summary>
+    /// A user grain writes its state after this many new events (and when it deactivates). Events are durable in
+    /// raw_events anyway; this bounds how many an activation reads back from there.
+    /// </summary>
+    public int SnapshotEvents { get; set; } = 100;
+
     /// <summary>A user grain that received no event or call for this long is deactivated (its state is in storage).</summary>
     public TimeSpan IdleTimeout { get; set; } = TimeSpan.FromMinutes(10);
 
-    /// <summary>How often each silo upserts the features of the users it persisted into <c>churn_features</c>.</summary>
+    /// <summary>How long a user's changed features wait before they go to the silo's writer, and how often each silo upserts them into <c>churn_features</c>.</summary>
     public TimeSpan FeatureFlushInterval { get; set; } = TimeSpan.FromSeconds(1);
 
     /// <summary>At most this many rows per upsert statement.</summary>

@@ -24,10 +24,11 @@ public readonly record struct DuplicateWindow(TimeSpan Span, int Capacity);
 /// A user grain's persisted state: the <see cref="UserBehaviour"/> plus what makes applying events exactly-once.
 /// Kafka delivers at least once, so each event is checked twice before it counts: by its position (the highest
 /// offset applied per partition; offsets only grow within a partition, so anything at or below it is a replay) and by
-/// its id (the ids of recent events, for duplicates the producer sent at other offsets). The position is stored
-/// with the aggregate in one write, so after a crash the state and the replay from the committed offset agree.
+/// its id (the ids of recent events, for duplicates the producer sent at other offsets). The positions are stored
+/// with the aggregate in one write, so the stored state says exactly which events it holds.
 /// Offsets compare only within one epoch of the topic (see <c>KafkaSequenceToken.Epoch</c>): a partition seen in a new
-/// epoch (the topic was recreated, or the development broker restarted) starts its offsets afresh.
+/// epoch (the topic was recreated, or the development broker restarted) starts its offsets afresh, and the positions
+/// of earlier epochs are kept.
 /// </summary>
 [GenerateSerializer]
 [Alias("Analytics.Grains.Users.UserState")]
@@ -38,18 +39,14 @@ public sealed class UserState
 
     [Id(0)] public UserBehaviour Behaviour { get; private set; } = new();
 
-    /// <summary>The highest offset applied per Kafka partition.</summary>
-    [Id(1)] public Dictionary<int, long> AppliedOffsets { get; private set; } = [];
+    /// <summary>The highest offset applied per topic epoch and Kafka partition.</summary>
+    [Id(1)] public Dictionary<(int Epoch, int Partition), long> AppliedOffsets { get; private set; } = [];
 
     /// <summary>Ids of recently applied events, with their event time in UTC ticks.</summary>
     [Id(2)] public Dictionary<Guid, long> RecentEventIds { get; private set; } = [];
 
-    /// <summary>The topic epoch of each partition's <see cref="AppliedOffsets"/> (absent: 0).</summary>
-    [Id(3)] public Dictionary<int, int> PartitionEpochs { get; private set; } = [];
-
-    /// <summary>The highest offset applied in <paramref name="partition"/> if it belongs to <paramref name="epoch"/>, else -1.</summary>
-    public long AppliedOffset(int partition, int epoch)
-        => PartitionEpochs.GetValueOrDefault(partition) == epoch ? AppliedOffsets.GetValueOrDefault(partition, -1) : -1;
+    /// <summary>The highest offset applied in <paramref name="partition"/> of topic epoch <paramref name="epoch"/>, or -1.</summary>
+    public long AppliedOffset(int partition, int epoch = 0) => AppliedOffsets.GetValueOrDefault((epoch, partition), -1);
 
     /// <summary>Applies <paramref name="userEvent"/> unless it is a replay or a duplicate.</summary>
     /// <param name="userEvent">The event.</param>
@@ -62,39 +59,14 @@ public sealed class UserState
         ThrowIfUnknownType(userEvent);
         if (position is var (partition, offset))
         {
-            EnterEpoch(partition, epoch);
-            if (AppliedOffsets.TryGetValue(partition, out var applied) && offset <= applied) return ApplyOutcome.Replayed;
-            AppliedOffsets[partition] = offset;
+            if (AppliedOffsets.TryGetValue((epoch, partition), out var applied) && offset <= applied) return ApplyOutcome.Replayed;
+            AppliedOffsets[(epoch, partition)] = offset;
         }
 
         if (!RecentEventIds.TryAdd(userEvent.EventId, userEvent.EventTime.UtcTicks)) return ApplyOutcome.Duplicate;
         Behaviour.Apply(userEvent);
         if (RecentEventIds.Count > window.Capacity || RecentEventIds.Count % PruneEvery == 0) Prune(window);
         return ApplyOutcome.Applied;
-    }
-
-    /// <summary>
-    /// Applies an event that was delivered to an activation which died before writing it, found again after later
-    /// events of its partition were applied: only its id is checked (its offset is below what was applied since).
-    /// </summary>
-    public ApplyOutcome ApplyMissed(UserEvent userEvent, (int Partition, long Offset) position, DuplicateWindow window, int epoch = 0)
-    {
-        ArgumentNullException.ThrowIfNull(userEvent);
-        ThrowIfUnknownType(userEvent);
-        EnterEpoch(position.Partition, epoch);
-        AppliedOffsets[position.Partition] = Math.Max(AppliedOffsets.GetValueOrDefault(position.Partition, -1), position.Offset);
-        if (!RecentEventIds.TryAdd(userEvent.EventId, userEvent.EventTime.UtcTicks)) return ApplyOutcome.Duplicate;
-        Behaviour.Apply(userEvent);
-        if (RecentEventIds.Count > window.Capacity || RecentEventIds.Count % PruneEvery == 0) Prune(window);
-        return ApplyOutcome.Applied;
-    }
-
-    private void EnterEpoch(int partition, int epoch)
-    {
-        if (PartitionEpochs.GetValueOrDefault(partition) == epoch) return;
-        AppliedOffsets.Remove(partition);
-        if (epoch == 0) PartitionEpochs.Remove(partition);
-        else PartitionEpochs[partition] = epoch;
     }
 
     // Before any bookkeeping: an event that cannot be applied must not be remembered as applied.

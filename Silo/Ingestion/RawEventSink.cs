@@ -13,7 +13,7 @@ internal sealed partial class RawEventSink(IngestionBatchWriter writer, Ingestio
 {
     public async Task StoreAsync(KafkaMessageBatch batch, CancellationToken cancellationToken)
     {
-        var events = batch.Events.Select(e => new RawEvent(e.Event, e.Partition, e.Offset)).ToList();
+        var events = batch.Events.Select(e => new RawEvent(e.Event, e.Partition, e.Offset, e.Epoch)).ToList();
         var deadLetters = batch.DeadLetters
             .Select(d => new DeadLetter(d.Topic, d.Partition, d.Offset, d.Payload.ToArray(), d.Reason, d.ReceivedAt))
             .ToList();

@@ -8,7 +8,7 @@ using Microsoft.Extensions.Options;
 namespace Analytics.Silo.Users;
 
 /// <summary>
-/// This silo's writer of <c>churn_features</c>: user grains hand it their features each time they persist, it keeps
+/// This silo's writer of <c>churn_features</c>: user grains hand it their features when they changed, it keeps
 /// the latest per user and upserts them every <see cref="UserGrainOptions.FeatureFlushInterval"/> in batches. The table
 /// is derived data (the grain state is the truth), so a failed write is retried with whatever is newest by then.
 /// </summary>

@@ -12,6 +12,7 @@ internal sealed class UserGrainOptionsValidator : IValidateOptions<UserGrainOpti
         var failures = new List<string>();
         if (options.DuplicateWindow < TimeSpan.Zero) failures.Add($"{Section}:DuplicateWindow must not be negative (was {options.DuplicateWindow}).");
         if (options.DuplicateCapacity < 1) failures.Add($"{Section}:DuplicateCapacity must be at least 1 (was {options.DuplicateCapacity}).");
+        if (options.SnapshotEvents < 1) failures.Add($"{Section}:SnapshotEvents must be at least 1 (was {options.SnapshotEvents}).");
         if (options.IdleTimeout < TimeSpan.FromMinutes(1)) failures.Add($"{Section}:IdleTimeout must be at least 1 minute, Orleans' minimum collection age (was {options.IdleTimeout}).");
         if (options.FeatureFlushInterval <= TimeSpan.Zero) failures.Add($"{Section}:FeatureFlushInterval must be positive (was {options.FeatureFlushInterval}).");
         if (options.FeatureBatchSize < 1) failures.Add($"{Section}:FeatureBatchSize must be at least 1 (was {options.FeatureBatchSize}).");

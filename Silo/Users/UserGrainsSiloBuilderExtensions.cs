@@ -1,7 +1,6 @@
 using Analytics.Grains;
 using Analytics.Grains.Users;
 using Analytics.Storage;
-using Analytics.Streaming.Kafka;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using Orleans.Configuration;
@@ -14,9 +13,9 @@ public static class UserGrainsSiloBuilderExtensions
 {
     /// <summary>
     /// The user grains' side of the silo: <see cref="UserGrainOptions"/> (section <c>Users</c>, validated at start-up),
-    /// their ADO.NET grain storage <c>users</c> on the analytics PostgreSQL (Orleans' binary serializer), the commit
-    /// gate that makes the Kafka stream provider wait for their state, and this silo's <c>churn_features</c> writer.
-    /// Needs <c>AddAnalyticsStorage</c>.
+    /// their ADO.NET grain storage <c>users</c> on the analytics PostgreSQL (Orleans' binary serializer), their event
+    /// history (<c>raw_events</c>, which <c>AddRawEventIngestion</c> fills before delivery: the grains rely on it) and
+    /// this silo's <c>churn_features</c> writer. Needs <c>AddAnalyticsStorage</c>.
     /// </summary>
     public static ISiloBuilder AddUserGrains(this ISiloBuilder silo, IConfiguration configuration)
     {
@@ -37,7 +36,7 @@ public static class UserGrainsSiloBuilderExtensions
         silo.Services.AddOptions<GrainCollectionOptions>().Configure<IOptions<UserGrainOptions>>((collection, users) =>
             collection.ClassSpecificCollectionAge[typeof(UserGrain).FullName!] = users.Value.IdleTimeout);
 
-        silo.Services.AddKeyedSingleton<IKafkaCommitGate, UserStateCommitGate>(GrainConstants.StreamProviderName);
+        silo.Services.AddSingleton<IUserEventHistory, RawEventUserHistory>();
         silo.Services.AddSingleton<ChurnFeatureFlusher>();
         silo.Services.AddSingleton<IChurnFeatureSink>(sp => sp.GetRequiredService<ChurnFeatureFlusher>());
         silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<ChurnFeatureFlusher>());

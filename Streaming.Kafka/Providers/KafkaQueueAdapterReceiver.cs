@@ -305,7 +305,7 @@ internal sealed partial class KafkaQueueAdapterReceiver : IQueueAdapterReceiver
             {
                 var streamId = StreamId.Create(KafkaStreamNamespaces.UserEvents, userEvent.UserId);
                 (containers ??= []).Add(new KafkaBatchContainer(streamId, userEvent, new KafkaSequenceToken(Partition, offset, epoch: _epoch)));
-                (events ??= []).Add(new KafkaUserEvent(userEvent, Partition, offset));
+                (events ??= []).Add(new KafkaUserEvent(userEvent, Partition, offset, _epoch));
             }
             else
             {
@@ -450,7 +450,7 @@ internal sealed partial class KafkaQueueAdapterReceiver : IQueueAdapterReceiver
             if (!spans.TryGetValue(container.StreamId, out var span)) span = (container.Offset, container.Offset, []);
             if (container.Event is { } userEvent && !_deliveryFailed.Contains(container.Offset))
             {
-                span.Events.Add(new KafkaUserEvent(userEvent, Partition, container.Offset));
+                span.Events.Add(new KafkaUserEvent(userEvent, Partition, container.Offset, _epoch));
             }
 
             spans[container.StreamId] = span with { Last = container.Offset };

@@ -15,7 +15,7 @@ public sealed class DatabaseMigratorTests(PostgresFixture fixture)
         {
             "raw_events",
             ["event_id", "user_id", "session_id", "event_type", "product_id", "category", "price", "event_time", "device",
-             "channel", "kafka_partition", "kafka_offset", "ingested_at"]
+             "channel", "kafka_partition", "kafka_offset", "kafka_epoch", "ingested_at"]
         },
         {
             "funnel_summary",
@@ -37,7 +37,7 @@ public sealed class DatabaseMigratorTests(PostgresFixture fixture)
     [Fact]
     public void MigrationNames_AreTheEmbeddedScriptsInOrder()
     {
-        Assert.Equal(["001_orleans_adonet.sql", "002_analytics_tables.sql"], DatabaseMigrator.MigrationNames);
+        Assert.Equal(["001_orleans_adonet.sql", "002_analytics_tables.sql", "003_raw_events_positions.sql"], DatabaseMigrator.MigrationNames);
     }
 
     [Fact]
@@ -51,7 +51,7 @@ public sealed class DatabaseMigratorTests(PostgresFixture fixture)
             dataSource,
             "SELECT version, name, length(checksum) FROM schema_migrations ORDER BY version",
             r => (r.GetInt32(0), r.GetString(1), r.GetInt32(2)));
-        Assert.Equal([(1, "001_orleans_adonet.sql", 64), (2, "002_analytics_tables.sql", 64)], recorded);
+        Assert.Equal([(1, "001_orleans_adonet.sql", 64), (2, "002_analytics_tables.sql", 64), (3, "003_raw_events_positions.sql", 64)], recorded);
     }
 
     [Fact]
@@ -63,8 +63,8 @@ public sealed class DatabaseMigratorTests(PostgresFixture fixture)
         await TestDatabase.Migrator(dataSource).MigrateAsync(CancellationToken.None);
         await TestDatabase.Migrator(dataSource, logger: logger).MigrateAsync(CancellationToken.None);
 
-        Assert.Equal(2L, await TestDatabase.ScalarAsync<long>(dataSource, "SELECT count(*) FROM schema_migrations"));
-        Assert.Contains(logger.Entries, e => e.Message.Contains("up to date (0 of 2 migrations applied now)", StringComparison.Ordinal));
+        Assert.Equal((long)DatabaseMigrator.MigrationNames.Count, await TestDatabase.ScalarAsync<long>(dataSource, "SELECT count(*) FROM schema_migrations"));
+        Assert.Contains(logger.Entries, e => e.Message.Contains($"up to date (0 of {DatabaseMigrator.MigrationNames.Count} migrations applied now)", StringComparison.Ordinal));
     }
 
     [Theory]
@@ -130,7 +130,7 @@ public sealed class DatabaseMigratorTests(PostgresFixture fixture)
         {
             await Task.WhenAll(dataSources.Select(d => Task.Run(() => TestDatabase.Migrator(d).MigrateAsync(CancellationToken.None))));
 
-            Assert.Equal(2L, await TestDatabase.ScalarAsync<long>(dataSources[0], "SELECT count(*) FROM schema_migrations"));
+            Assert.Equal((long)DatabaseMigrator.MigrationNames.Count, await TestDatabase.ScalarAsync<long>(dataSources[0], "SELECT count(*) FROM schema_migrations"));
             Assert.Equal(0L, await TestDatabase.ScalarAsync<long>(dataSources[0], "SELECT count(*) FROM raw_events"));
         }
         finally
@@ -151,7 +151,7 @@ public sealed class DatabaseMigratorTests(PostgresFixture fixture)
 
         await TestDatabase.Migrator(dataSource, logger: logger).MigrateAsync(CancellationToken.None);
 
-        Assert.Equal(2L, await TestDatabase.ScalarAsync<long>(dataSource, "SELECT count(*) FROM schema_migrations"));
+        Assert.Equal((long)DatabaseMigrator.MigrationNames.Count, await TestDatabase.ScalarAsync<long>(dataSource, "SELECT count(*) FROM schema_migrations"));
         Assert.Contains(logger.Entries, e => e.Message == $"Created database {missing.Database}");
     }
 
@@ -166,7 +166,7 @@ public sealed class DatabaseMigratorTests(PostgresFixture fixture)
 
         await services.MigrateAnalyticsDatabaseAsync();
 
-        Assert.Equal(2L, await TestDatabase.ScalarAsync<long>(services.GetRequiredService<NpgsqlDataSource>(), "SELECT count(*) FROM schema_migrations"));
+        Assert.Equal((long)DatabaseMigrator.MigrationNames.Count, await TestDatabase.ScalarAsync<long>(services.GetRequiredService<NpgsqlDataSource>(), "SELECT count(*) FROM schema_migrations"));
     }
 
     [Fact]
@@ -202,7 +202,7 @@ public sealed class DatabaseMigratorTests(PostgresFixture fixture)
         await server.StartAgainAsync();
         await migration;
 
-        Assert.Equal(2L, await TestDatabase.ScalarAsync<long>(dataSource, "SELECT count(*) FROM schema_migrations"));
+        Assert.Equal((long)DatabaseMigrator.MigrationNames.Count, await TestDatabase.ScalarAsync<long>(dataSource, "SELECT count(*) FROM schema_migrations"));
         Assert.Contains(logger.Entries, e => e.Message.Contains("answered after", StringComparison.Ordinal));
     }
 }

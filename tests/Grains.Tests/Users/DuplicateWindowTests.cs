@@ -80,7 +80,7 @@ public sealed class DuplicateWindowTests
         Assert.Equal(ApplyOutcome.Duplicate, state.Apply(TestEvents.View(300, T0.AddMinutes(300)), (0, 300), window));
         Assert.Equal(ApplyOutcome.Duplicate, state.Apply(TestEvents.View(300 - capacity + 1, T0.AddMinutes(300 - capacity + 1)), null, window));
         Assert.Equal(summary, state.Behaviour.Summarize(TestEvents.UserId));
-        Assert.Equal(300, state.AppliedOffsets[0]);
+        Assert.Equal(300, state.AppliedOffsets[(0, 0)]);
         Assert.Equal(300, summary.TotalEvents);
     }
 

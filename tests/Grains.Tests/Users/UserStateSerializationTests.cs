@@ -65,8 +65,8 @@ public sealed class UserStateSerializationTests
         var original = BuildState();
         var copy = RoundTrip(original);
         var summaryBefore = copy.Behaviour.Summarize(TestEvents.UserId);
-        var replayOffset = copy.AppliedOffsets[1];
-        var nextOffset = copy.AppliedOffsets[0] + 1;
+        var replayOffset = copy.AppliedOffsets[(0, 1)];
+        var nextOffset = copy.AppliedOffsets[(0, 0)] + 1;
 
         Assert.Equal(ApplyOutcome.Replayed, copy.Apply(TestEvents.View(100, T0.AddDays(31)), (1, replayOffset), Window));
         Assert.Equal(ApplyOutcome.Duplicate, copy.Apply(TestEvents.View(59, T0.AddDays(31)), (0, nextOffset), Window));

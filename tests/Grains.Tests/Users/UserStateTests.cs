@@ -32,7 +32,7 @@ public sealed class UserStateTests
         var summary = state.Behaviour.Summarize(TestEvents.UserId);
         Assert.Equal(5, summary.Purchases);
         Assert.Equal(50m, summary.TotalSpend);
-        Assert.Equal(new Dictionary<int, long> { [0] = 12, [1] = 6 }, state.AppliedOffsets);
+        Assert.Equal(new Dictionary<(int Epoch, int Partition), long> { [(0, 0)] = 12, [(0, 1)] = 6 }, state.AppliedOffsets);
         Assert.Equal(5, state.RecentEventIds.Count);
     }
 
@@ -47,7 +47,7 @@ public sealed class UserStateTests
         var state = StateWithFiveEvents();
         var summaryBefore = state.Behaviour.Summarize(TestEvents.UserId);
         var featuresBefore = state.Behaviour.Features(TestEvents.UserId, T0.AddDays(1));
-        var offsetsBefore = new Dictionary<int, long>(state.AppliedOffsets);
+        var offsetsBefore = new Dictionary<(int Epoch, int Partition), long>(state.AppliedOffsets);
         var idsBefore = new Dictionary<Guid, long>(state.RecentEventIds);
 
         // A replay of an applied event, and an event never seen before: the position alone decides.
@@ -75,7 +75,7 @@ public sealed class UserStateTests
         Assert.Equal(ApplyOutcome.Duplicate, outcome);
         Assert.Equal(summaryBefore, state.Behaviour.Summarize(TestEvents.UserId));
         Assert.Equal(idsBefore, state.RecentEventIds);
-        Assert.Equal(new Dictionary<int, long> { [0] = 13, [1] = 6 }, state.AppliedOffsets);
+        Assert.Equal(new Dictionary<(int Epoch, int Partition), long> { [(0, 0)] = 13, [(0, 1)] = 6 }, state.AppliedOffsets);
 
         // Offset 13 is consumed: a redelivery of it is a replay, the next offset is new.
         Assert.Equal(ApplyOutcome.Replayed, state.Apply(Purchase(6, 8), (0, 13), Window));
@@ -97,7 +97,7 @@ public sealed class UserStateTests
 
         Assert.Equal(summaryBefore, state.Behaviour.Summarize(TestEvents.UserId));
         Assert.Equal(6, summaryBefore.Purchases);
-        Assert.Equal(new Dictionary<int, long> { [0] = 12, [1] = 6, [2] = 0 }, state.AppliedOffsets);
+        Assert.Equal(new Dictionary<(int Epoch, int Partition), long> { [(0, 0)] = 12, [(0, 1)] = 6, [(0, 2)] = 0 }, state.AppliedOffsets);
     }
 
     [Fact]
@@ -114,7 +114,7 @@ public sealed class UserStateTests
         Assert.Equal(ApplyOutcome.Applied, state.Apply(Purchase(9, 8), (0, 100), Window));
         Assert.Equal(ApplyOutcome.Replayed, state.Apply(Purchase(10, 9), (0, 99), Window));
 
-        Assert.Equal(new Dictionary<int, long> { [0] = 100, [1] = 7, [3] = 0 }, state.AppliedOffsets);
+        Assert.Equal(new Dictionary<(int Epoch, int Partition), long> { [(0, 0)] = 100, [(0, 1)] = 7, [(0, 3)] = 0 }, state.AppliedOffsets);
         Assert.Equal(8, state.Behaviour.Summarize(TestEvents.UserId).Purchases); // 5 + events 6, 7 and 9
     }
 
@@ -128,7 +128,10 @@ public sealed class UserStateTests
         Assert.Equal(ApplyOutcome.Applied, state.Apply(Purchase(20, 20), (0, 0), Window, epoch: 7));
         Assert.Equal(ApplyOutcome.Replayed, state.Apply(Purchase(21, 21), (0, 0), Window, epoch: 7));
         Assert.Equal(0, state.AppliedOffset(0, epoch: 7));
-        Assert.Equal(-1, state.AppliedOffset(0, epoch: 0));
+
+        // The old epoch's position is kept: its events, read back from storage, are still known as applied.
+        Assert.Equal(12, state.AppliedOffset(0, epoch: 0));
+        Assert.Equal(ApplyOutcome.Replayed, state.Apply(Purchase(1, 0), (0, 10), Window, epoch: 0));
         Assert.Equal(before.Purchases + 1, state.Behaviour.Summarize(TestEvents.UserId).Purchases);
 
         // Another partition keeps its own epoch and offsets.

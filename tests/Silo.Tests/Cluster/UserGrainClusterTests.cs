@@ -71,9 +71,9 @@ public sealed class UserGrainClusterTests(PostgresFixture postgres, ITestOutputH
     }
 
     /// <summary>
-    /// A silo is killed while events flow. Its grains lose what they had not written; the partitions it read are read
-    /// again from their last commits (replays the grains drop by offset), and the events of the other partitions that
-    /// its grains had lost are handed again by the surviving silo's commit gate. Every count ends exact.
+    /// A silo is killed while events flow. Its grains lose what they had not written; their next activations read it
+    /// back from raw_events, and the partitions the dead silo read are read again from their last commits (replays the
+    /// grains drop by offset). Every count ends exact.
     /// </summary>
     [Fact]
     public async Task TwoSilos_OneKilledMidStream_EveryUsersCountsEqualTheProducedEventsExactly()
@@ -93,7 +93,7 @@ public sealed class UserGrainClusterTests(PostgresFixture postgres, ITestOutputH
 
         await _harness.UntilCommittedToEndAsync(topic, Deadline, "offsets committed to the end of every partition by the remaining silo");
         var summaries = await SummariesAsync(cluster, events);
-        output.WriteLine($"applied {metrics.Applied}, replays dropped {metrics.Replayed}, recovered from the gate {metrics.Recovered}, state writes {metrics.Writes}");
+        output.WriteLine($"applied {metrics.Applied}, replays dropped {metrics.Replayed}, caught up from raw_events on activation {metrics.Recovered}, state writes {metrics.Writes}");
         AssertEqualsGroundTruth(events, summaries);
     }
 
@@ -255,7 +255,7 @@ public sealed class UserGrainClusterTests(PostgresFixture postgres, ITestOutputH
                 {
                     case "analytics_user_events_applied": Interlocked.Add(ref _applied, value); break;
                     case "analytics_user_events_replayed": Interlocked.Add(ref _replayed, value); break;
-                    case "analytics_user_events_recovered": Interlocked.Add(ref _recovered, value); break;
+                    case "analytics_user_events_caught_up": Interlocked.Add(ref _recovered, value); break;
                     case "analytics_user_state_writes": Interlocked.Add(ref _writes, value); break;
                 }
             });
