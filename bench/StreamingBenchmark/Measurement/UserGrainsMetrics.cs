@@ -13,7 +13,7 @@ internal sealed class UserGrainsMetrics : IDisposable
     public const string Applied = "analytics_user_events_applied";
     public const string Replayed = "analytics_user_events_replayed";
     public const string Duplicates = "analytics_user_events_duplicates";
-    public const string Recovered = "analytics_user_events_recovered";
+    public const string CaughtUp = "analytics_user_events_caught_up";
     public const string StateWrites = "analytics_user_state_writes";
     public const string ChurnRows = "analytics_churn_features_rows_written";
     public const string ChurnUpserts = "analytics_churn_features_upserts";
@@ -37,7 +37,7 @@ internal sealed class UserGrainsMetrics : IDisposable
 
     private static readonly HashSet<string> Counted =
     [
-        Applied, Replayed, Duplicates, Recovered, StateWrites, ChurnRows, ChurnUpserts, GateFailures, StoreFailures,
+        Applied, Replayed, Duplicates, CaughtUp, StateWrites, ChurnRows, ChurnUpserts, GateFailures, StoreFailures,
         DeliveryFailures, DeadLetters, Activations, DbOperationsFailed, DbConnectionTimeouts,
     ];
 

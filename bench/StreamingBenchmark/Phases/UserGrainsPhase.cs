@@ -27,7 +27,7 @@ internal sealed record UsersSiloSettings(
 }
 
 /// <summary>What the run left in its database, counted after the end.</summary>
-internal sealed record UsersCheck(long RawEvents, long GrainStates, long ChurnFeatures, long Replayed, long Duplicates, long Recovered, long StoreFailures, long DeliveryFailures, long DeadLetters);
+internal sealed record UsersCheck(long RawEvents, long GrainStates, long ChurnFeatures, long Replayed, long Duplicates, long CaughtUp, long StoreFailures, long DeliveryFailures, long DeadLetters);
 
 /// <summary>The Npgsql pool of the silo during a run.</summary>
 internal sealed record PoolStats(long MaxSize, long PeakUsed, long PeakPending, long Timeouts, long FailedStatements, long Statements, double MeanStatementMs);
@@ -96,12 +96,12 @@ internal static class UserGrainsPhase
             double startSeconds;
             long probeTransactions;
             await using (var watch = new DurabilityWatch(
-                bootstrapServers, consumerGroup, topic, dataSet.PartitionCounts, dataSet.DistinctUsers, () => metrics.Count(UserGrainsMetrics.Applied), connectionString, metrics))
+                bootstrapServers, consumerGroup, topic, dataSet.PartitionCounts, dataSet.DistinctUsers, () => metrics.Count(UserGrainsMetrics.Applied) + metrics.Count(UserGrainsMetrics.CaughtUp), connectionString, metrics))
             {
                 using var meter = PhaseMeter.Start(
                     phase,
                     dataSet.Events,
-                    () => metrics.Count(UserGrainsMetrics.Applied),
+                    () => metrics.Count(UserGrainsMetrics.Applied) + metrics.Count(UserGrainsMetrics.CaughtUp),
                     progress,
                     isWarm: () => metrics.Count(UserGrainsMetrics.Activations) >= dataSet.DistinctUsers,
                     detail: () => Detail(metrics, watch),
@@ -247,7 +247,7 @@ internal static class UserGrainsPhase
             await CountAsync("SELECT count(*) FROM churn_features").ConfigureAwait(false),
             metrics.Count(UserGrainsMetrics.Replayed),
             metrics.Count(UserGrainsMetrics.Duplicates),
-            metrics.Count(UserGrainsMetrics.Recovered),
+            metrics.Count(UserGrainsMetrics.CaughtUp),
             metrics.Count(UserGrainsMetrics.StoreFailures),
             metrics.Count(UserGrainsMetrics.DeliveryFailures),
             metrics.Count(UserGrainsMetrics.DeadLetters));
