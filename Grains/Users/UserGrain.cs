@@ -4,6 +4,7 @@ using Analytics.Grains.Interfaces.Users;
 using Analytics.Streaming.Kafka;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Orleans.Storage;
 using Orleans.Streams;
 
 namespace Analytics.Grains.Users;
@@ -40,6 +41,7 @@ public sealed partial class UserGrain(
     private readonly UserGrainOptions _options = options.Value;
     private readonly DuplicateWindow _window = new(options.Value.DuplicateWindow, options.Value.DuplicateCapacity);
     private int _unpersisted;
+    private int _nextSnapshotAt = options.Value.SnapshotEvents;
     private IGrainTimer? _publishTimer;
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
@@ -53,7 +55,7 @@ public sealed partial class UserGrain(
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
         if (_publishTimer is not null) Publish();
-        if (_unpersisted == 0) return;
+        if (_unpersisted == 0 || _nextSnapshotAt == int.MaxValue) return;
         try
         {
             await WriteAsync();
@@ -74,7 +76,7 @@ public sealed partial class UserGrain(
         if (outcome == ApplyOutcome.Replayed) return;
         _unpersisted++;
         SchedulePublish();
-        if (_unpersisted >= _options.SnapshotEvents) await WriteAsync();
+        if (_unpersisted >= _nextSnapshotAt) await TrySnapshotAsync();
     }
 
     public Task OnCompletedAsync() => Task.CompletedTask;
@@ -107,11 +109,37 @@ public sealed partial class UserGrain(
         SchedulePublish();
     }
 
+    /// <summary>
+    /// Writes a snapshot, never failing the delivery: the events are durable in raw_events, so a snapshot that cannot
+    /// be written now is only tried again later (after another <see cref="UserGrainOptions.SnapshotEvents"/>).
+    /// </summary>
+    private async Task TrySnapshotAsync()
+    {
+        try
+        {
+            await WriteAsync();
+        }
+        catch (InconsistentStateException ex)
+        {
+            // Another activation of this user wrote since this one read (two can coexist briefly when a silo dies):
+            // this one steps aside; the next reads the newer snapshot and the stored events, which include ours.
+            LogSnapshotConflict(logger, this.GetPrimaryKeyString(), ex.Message);
+            this.DeactivateOnIdle();
+            _nextSnapshotAt = int.MaxValue;
+        }
+        catch (Exception ex)
+        {
+            LogSnapshotFailed(logger, this.GetPrimaryKeyString(), _unpersisted, ex.GetType().Name, ex.Message);
+            _nextSnapshotAt = _unpersisted + _options.SnapshotEvents;
+        }
+    }
+
     private async Task WriteAsync()
     {
         await state.WriteStateAsync();
         UserGrainMetrics.StateWrites.Add(1);
         _unpersisted = 0;
+        _nextSnapshotAt = _options.SnapshotEvents;
     }
 
     // The features change with every event; churn_features gets them at most once per flush interval per user.
@@ -143,6 +171,12 @@ public sealed partial class UserGrain(
 
     [LoggerMessage(EventId = 3002, Level = LogLevel.Warning, Message = "User {UserId}: stream error")]
     private static partial void LogStreamError(ILogger logger, string userId, Exception exception);
+
+    [LoggerMessage(EventId = 3004, Level = LogLevel.Warning, Message = "User {UserId}: could not write a snapshot after {Unpersisted} events ({ErrorType}: {Error}); nothing is lost (the events are in raw_events), it is tried again later")]
+    private static partial void LogSnapshotFailed(ILogger logger, string userId, int unpersisted, string errorType, string error);
+
+    [LoggerMessage(EventId = 3005, Level = LogLevel.Warning, Message = "User {UserId}: another activation wrote this user's state ({Error}); this one deactivates and the next reads the newer state and the stored events")]
+    private static partial void LogSnapshotConflict(ILogger logger, string userId, string error);
 
     [LoggerMessage(EventId = 3003, Level = LogLevel.Debug, Message = "User {UserId}: applied {Applied} of {Stored} stored events beyond the state it read")]
     private static partial void LogCaughtUp(ILogger logger, string userId, int applied, int stored);
