@@ -25,9 +25,6 @@ internal sealed partial class ChurnFeatureFlusher(
     private readonly SemaphoreSlim _flushing = new(1, 1);
     private ConcurrentDictionary<string, ChurnFeatures> _pending = new();
 
-    /// <summary>Rows upserted since start.</summary>
-    public long Written { get; private set; }
-
     public void Publish(ChurnFeatures features)
     {
         ArgumentNullException.ThrowIfNull(features);
@@ -53,7 +50,6 @@ internal sealed partial class ChurnFeatureFlusher(
                     done += chunk.Length;
                     Statements.Add(1);
                     RowsWritten.Add(written);
-                    Written += written;
                 }
             }
             catch

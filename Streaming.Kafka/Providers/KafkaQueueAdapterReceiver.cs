@@ -85,7 +85,7 @@ internal sealed partial class KafkaQueueAdapterReceiver : IQueueAdapterReceiver
     }
 
     /// <summary>Messages delivered and not yet confirmed by the commit gate beyond which delivery pauses.</summary>
-    internal int MaxUngated => Math.Max(20 * _options.PollBatchSize, 10 * _options.CacheSize);
+    private int MaxUngated => Math.Max(20 * _options.PollBatchSize, 10 * _options.CacheSize);
 
     /// <summary>The partition this receiver reads.</summary>
     public int Partition => _topicPartition.Partition.Value;

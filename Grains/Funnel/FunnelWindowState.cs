@@ -1,0 +1,175 @@
+using Analytics.Grains.Interfaces.Events;
+
+namespace Analytics.Grains.Funnel;
+
+/// <summary>One event's share of a window, as the user grain that applied it (once) hands it on.</summary>
+[GenerateSerializer, Immutable]
+[Alias("Analytics.Grains.Funnel.WindowContribution")]
+public sealed record WindowContribution
+{
+    [Id(0)] public required string UserId { get; init; }
+
+    [Id(1)] public required UserEventType EventType { get; init; }
+
+    [Id(2)] public required string Category { get; init; }
+
+    [Id(3)] public string? Device { get; init; }
+
+    [Id(4)] public decimal Price { get; init; }
+
+    [Id(5)] public required DateTimeOffset EventTime { get; init; }
+
+    /// <summary>Kafka position (topic epoch, partition, offset), when the event came from Kafka.</summary>
+    [Id(6)] public (int Epoch, int Partition, long Offset)? Position { get; init; }
+}
+
+/// <summary>What happened to a contribution offered to <see cref="FunnelWindowState.Apply"/>.</summary>
+public enum WindowApplyOutcome
+{
+    /// <summary>Counted.</summary>
+    Counted,
+
+    /// <summary>Its position was counted already for that user (a replay, or a user grain catching up): ignored.</summary>
+    Replayed,
+
+    /// <summary>The window was final: not counted, but added to the window's late events.</summary>
+    Late,
+}
+
+/// <summary>Event counts, revenue and distinct users of one funnel (the whole window, or one category or device).</summary>
+[GenerateSerializer]
+[Alias("Analytics.Grains.Funnel.FunnelCounts")]
+public sealed class FunnelCounts
+{
+    [Id(0)] public long Views { get; set; }
+
+    [Id(1)] public long AddToCarts { get; set; }
+
+    [Id(2)] public long Purchases { get; set; }
+
+    [Id(3)] public decimal Revenue { get; set; }
+
+    [Id(4)] public long UniqueViewers { get; set; }
+
+    [Id(5)] public long UniqueCarters { get; set; }
+
+    [Id(6)] public long UniquePurchasers { get; set; }
+
+    /// <summary>Counts one event; <paramref name="firstOfItsStep"/> when its user had no event of this type here yet.</summary>
+    public void Add(UserEventType type, decimal price, bool firstOfItsStep)
+    {
+        switch (type)
+        {
+            case UserEventType.View:
+                Views++;
+                if (firstOfItsStep) UniqueViewers++;
+                break;
+            case UserEventType.AddToCart:
+                AddToCarts++;
+                if (firstOfItsStep) UniqueCarters++;
+                break;
+            case UserEventType.Purchase:
+                Purchases++;
+                Revenue += price;
+                if (firstOfItsStep) UniquePurchasers++;
+                break;
+            default:
+                throw new ArgumentOutOfRangeException(nameof(type), type, "Unknown event type.");
+        }
+    }
+}
+
+/// <summary>What one user did in one window: the steps reached overall, per category and per device, and how far their events were counted.</summary>
+[GenerateSerializer]
+[Alias("Analytics.Grains.Funnel.WindowUser")]
+public sealed class WindowUser
+{
+    [Id(0)] public byte Steps { get; set; }
+
+    [Id(1)] public Dictionary<string, byte> CategorySteps { get; private set; } = [];
+
+    [Id(2)] public Dictionary<string, byte> DeviceSteps { get; private set; } = [];
+
+    /// <summary>The offset of the last event of this user counted (or found late) per topic epoch and partition: a user's events are in offset order there.</summary>
+    [Id(3)] public Dictionary<(int Epoch, int Partition), long> Offsets { get; private set; } = [];
+}
+
+/// <summary>
+/// The funnel of one tumbling window: event counts, revenue and distinct users per step, overall and broken down by
+/// category and by device; late events; whether it is final. Deduplication happened upstream (each user grain hands on
+/// an event once), so a window keeps no event ids: only, per user, the steps reached and the position of the last
+/// event counted, which makes a replayed contribution harmless. Memory grows with the window's users, not its events.
+/// </summary>
+[GenerateSerializer]
+[Alias("Analytics.Grains.Funnel.FunnelWindowState")]
+public sealed class FunnelWindowState
+{
+    /// <summary>Device key for events without a device.</summary>
+    public const string UnknownDevice = "unknown";
+
+    [Id(0)] public FunnelCounts Total { get; private set; } = new();
+
+    [Id(1)] public Dictionary<string, FunnelCounts> ByCategory { get; private set; } = [];
+
+    [Id(2)] public Dictionary<string, FunnelCounts> ByDevice { get; private set; } = [];
+
+    [Id(3)] public Dictionary<string, WindowUser> Users { get; private set; } = [];
+
+    /// <summary>Events that arrived after the window was final: not in the counts.</summary>
+    [Id(4)] public long LateEvents { get; private set; }
+
+    [Id(5)] public bool IsFinal { get; private set; }
+
+    /// <summary>Counts <paramref name="contribution"/> unless it is a replay, or adds it to the late events if the window is final.</summary>
+    public WindowApplyOutcome Apply(WindowContribution contribution)
+    {
+        ArgumentNullException.ThrowIfNull(contribution);
+        if (!Enum.IsDefined(contribution.EventType))
+        {
+            throw new ArgumentOutOfRangeException(nameof(contribution), contribution.EventType, "Unknown event type.");
+        }
+
+        Users.TryGetValue(contribution.UserId, out var user);
+        if (user is not null && contribution.Position is var (epoch, partition, offset)
+            && user.Offsets.TryGetValue((epoch, partition), out var counted) && offset <= counted)
+        {
+            return WindowApplyOutcome.Replayed;
+        }
+
+        if (user is null)
+        {
+            user = new WindowUser();
+            Users[contribution.UserId] = user;
+        }
+
+        if (contribution.Position is var (atEpoch, atPartition, atOffset)) user.Offsets[(atEpoch, atPartition)] = atOffset;
+        if (IsFinal)
+        {
+            LateEvents++;
+            return WindowApplyOutcome.Late;
+        }
+
+        var step = (byte)(1 << (int)contribution.EventType);
+        Total.Add(contribution.EventType, contribution.Price, (user.Steps & step) == 0);
+        user.Steps |= step;
+        Count(ByCategory, user.CategorySteps, contribution.Category, contribution, step);
+        Count(ByDevice, user.DeviceSteps, contribution.Device ?? UnknownDevice, contribution, step);
+        return WindowApplyOutcome.Counted;
+    }
+
+    /// <summary>Marks the window final: from now on events only add to <see cref="LateEvents"/>.</summary>
+    public void MarkFinal() => IsFinal = true;
+
+    private static void Count(Dictionary<string, FunnelCounts> funnels, Dictionary<string, byte> userSteps, string key, WindowContribution contribution, byte step)
+    {
+        if (!funnels.TryGetValue(key, out var funnel))
+        {
+            funnel = new FunnelCounts();
+            funnels[key] = funnel;
+        }
+
+        var reached = userSteps.GetValueOrDefault(key);
+        funnel.Add(contribution.EventType, contribution.Price, (reached & step) == 0);
+        userSteps[key] = (byte)(reached | step);
+    }
+}
