@@ -11,4 +11,7 @@ public static class GrainConstants
 
     /// <summary>Name of the grain storage (ADO.NET on PostgreSQL) that holds the user grains' state.</summary>
     public const string UserStorageName = "users";
+
+    /// <summary>Name of the grain storage (ADO.NET on PostgreSQL) of the watermark and the funnel windows.</summary>
+    public const string FunnelStorageName = "funnel";
 }

@@ -1,5 +1,6 @@
 using System.Net;
 using Analytics.Grains;
+using Analytics.Silo.Funnel;
 using Analytics.Silo.Ingestion;
 using Analytics.Silo.Users;
 using Analytics.Streaming.Kafka;
@@ -29,7 +30,8 @@ public static class SiloHostingExtensions
         builder.UseOrleans(orleans => orleans
             .UseLocalhostClustering()
             .AddRawEventIngestion(builder.Configuration)
-            .AddUserGrains(builder.Configuration));
+            .AddUserGrains(builder.Configuration)
+            .AddFunnel(builder.Configuration));
         builder.Services.AddOptions<EndpointOptions>().Configure<IOptions<SiloOptions>>((endpoints, silo) =>
         {
             endpoints.SiloPort = silo.Value.SiloPort;

@@ -124,9 +124,9 @@ internal sealed partial class ChurnFeatureFlusher(
 
     private static ChurnFeatures Newer(ChurnFeatures a, ChurnFeatures b) => b.AsOf >= a.AsOf ? b : a;
 
-    [LoggerMessage(EventId = 3102, Level = LogLevel.Warning, Message = "Shutdown did not wait for churn_features: {Pending} users' rows were not written (they are written when those users next persist)")]
+    [LoggerMessage(EventId = 3202, Level = LogLevel.Warning, Message = "Shutdown did not wait for churn_features: {Pending} users' rows were not written (they are written when those users next persist)")]
     private static partial void LogFlushAbandoned(ILogger logger, int pending);
 
-    [LoggerMessage(EventId = 3101, Level = LogLevel.Warning, Message = "Could not upsert churn_features ({ErrorType}: {Error}); {Pending} users' rows are kept and written with the next flush")]
+    [LoggerMessage(EventId = 3201, Level = LogLevel.Warning, Message = "Could not upsert churn_features ({ErrorType}: {Error}); {Pending} users' rows are kept and written with the next flush")]
     private static partial void LogFlushFailed(ILogger logger, int pending, string errorType, string error);
 }

@@ -1,11 +1,9 @@
 using Analytics.Grains;
 using Analytics.Grains.Users;
+using Analytics.Silo.Hosting;
 using Analytics.Storage;
 using Microsoft.Extensions.Options;
-using Npgsql;
 using Orleans.Configuration;
-using Orleans.Serialization;
-using Orleans.Storage;
 
 namespace Analytics.Silo.Users;
 
@@ -24,14 +22,7 @@ public static class UserGrainsSiloBuilderExtensions
             .ValidateOnStart();
         silo.Services.AddSingleton<IValidateOptions<UserGrainOptions>, UserGrainOptionsValidator>();
 
-        silo.AddAdoNetGrainStorage(GrainConstants.UserStorageName, storage => storage.Configure<NpgsqlDataSource, Serializer>((o, dataSource, serializer) =>
-        {
-            o.Invariant = "Npgsql";
-            o.DataSource = dataSource;
-            // Compact and exact for the [GenerateSerializer] state types (the default JSON serializer would not see
-            // their private setters).
-            o.GrainStorageSerializer = new OrleansGrainStorageSerializer(serializer);
-        }));
+        silo.AddAnalyticsGrainStorage(GrainConstants.UserStorageName);
 
         silo.Services.AddOptions<GrainCollectionOptions>().Configure<IOptions<UserGrainOptions>>((collection, users) =>
             collection.ClassSpecificCollectionAge[typeof(UserGrain).FullName!] = users.Value.IdleTimeout);

@@ -1,3 +1,4 @@
+using Analytics.Silo.Funnel;
 using Analytics.Silo.Ingestion;
 using Analytics.Silo.Users;
 using Analytics.Storage;
@@ -19,6 +20,7 @@ public sealed class IngestionSiloConfigurator : ISiloConfigurator
         siloBuilder.Services.AddSingleton(TimeProvider.System);
         siloBuilder.AddRawEventIngestion(siloBuilder.Configuration);
         siloBuilder.AddUserGrains(siloBuilder.Configuration);
+        siloBuilder.AddFunnel(siloBuilder.Configuration);
         if (Environment.GetEnvironmentVariable("ANALYTICS_TEST_LOG") is { Length: > 0 } path)
         {
             siloBuilder.Services.AddLogging(logging => logging

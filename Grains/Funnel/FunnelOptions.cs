@@ -1,0 +1,19 @@
+namespace Analytics.Grains.Funnel;
+
+/// <summary>Settings of the funnel windows and the watermark (section <c>Funnel</c>).</summary>
+public sealed class FunnelOptions
+{
+    public const string SectionName = "Funnel";
+
+    /// <summary>Size of the tumbling event-time windows, aligned to the Unix epoch. It must divide a day.</summary>
+    public TimeSpan WindowSize { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>How far the watermark stays behind the slowest active partition's highest event time.</summary>
+    public TimeSpan AllowedLateness { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>A partition that received nothing for this long (processing time) stops holding the watermark back.</summary>
+    public TimeSpan IdleTimeout { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>How often each silo reports the highest event times of what it stored to the watermark.</summary>
+    public TimeSpan ReportInterval { get; set; } = TimeSpan.FromMilliseconds(200);
+}

@@ -1,0 +1,58 @@
+using Analytics.Grains.Interfaces.Funnel;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Analytics.Grains.Funnel;
+
+/// <summary>
+/// Holds the <see cref="WatermarkState"/> (see its rules) in grain storage <c>funnel</c>. The state is written when the
+/// watermark moves, otherwise at most once a second, and on deactivation: a restart keeps the watermark, and each
+/// partition's highest event time up to the last second at worst (a crash), which only delays the watermark.
+/// </summary>
+public sealed partial class WatermarkGrain(
+    [PersistentState("watermark", GrainConstants.FunnelStorageName)] IPersistentState<WatermarkState> state,
+    IOptions<FunnelOptions> options,
+    TimeProvider timeProvider,
+    ILogger<WatermarkGrain> logger) : Grain, IWatermarkGrain
+{
+    private static readonly TimeSpan WriteEvery = TimeSpan.FromSeconds(1);
+    private readonly FunnelOptions _options = options.Value;
+    private DateTimeOffset _lastWrite;
+    private bool _unwritten;
+
+    public async Task<WatermarkSnapshot> ObserveAsync(IReadOnlyList<PartitionEventTime> observations)
+    {
+        ArgumentNullException.ThrowIfNull(observations);
+        var now = timeProvider.GetUtcNow();
+        foreach (var (partition, maxEventTime) in observations) state.State.Observe(partition, maxEventTime, now);
+        var moved = state.State.Advance(now, _options.AllowedLateness, _options.IdleTimeout);
+        if (moved) LogMoved(logger, state.State.Watermark!.Value, string.Join(",", state.State.ActivePartitions(now, _options.IdleTimeout)));
+        _unwritten = true;
+        if (moved || now - _lastWrite >= WriteEvery) await WriteAsync(now);
+        return Snapshot(now);
+    }
+
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        if (_unwritten) await WriteAsync(timeProvider.GetUtcNow());
+    }
+
+    public Task<WatermarkSnapshot> GetAsync() => Task.FromResult(Snapshot(timeProvider.GetUtcNow()));
+
+    private async Task WriteAsync(DateTimeOffset now)
+    {
+        await state.WriteStateAsync();
+        _lastWrite = now;
+        _unwritten = false;
+    }
+
+    private WatermarkSnapshot Snapshot(DateTimeOffset now) => new()
+    {
+        Watermark = state.State.Watermark,
+        Partitions = [.. state.State.Partitions.OrderBy(p => p.Key).Select(p => new PartitionEventTime(p.Key, new DateTimeOffset(p.Value.MaxEventTicks, TimeSpan.Zero)))],
+        ActivePartitions = [.. state.State.ActivePartitions(now, _options.IdleTimeout)],
+    };
+
+    [LoggerMessage(EventId = 3301, Level = LogLevel.Debug, Message = "Watermark moved to {Watermark:O} (active partitions {Active})")]
+    private static partial void LogMoved(ILogger logger, DateTimeOffset watermark, string active);
+}

@@ -1,0 +1,24 @@
+using Analytics.Grains.Funnel;
+using Microsoft.Extensions.Options;
+
+namespace Analytics.Silo.Funnel;
+
+/// <summary>Refuses start-up with a message that names the setting.</summary>
+internal sealed class FunnelOptionsValidator : IValidateOptions<FunnelOptions>
+{
+    public ValidateOptionsResult Validate(string? name, FunnelOptions options)
+    {
+        const string Section = FunnelOptions.SectionName;
+        var failures = new List<string>();
+        if (options.WindowSize <= TimeSpan.Zero
+            || (TimeSpan.TicksPerDay % options.WindowSize.Ticks != 0 && options.WindowSize.Ticks % TimeSpan.TicksPerDay != 0))
+        {
+            failures.Add($"{Section}:WindowSize must be positive and divide a day, or be whole days (was {options.WindowSize}).");
+        }
+
+        if (options.AllowedLateness < TimeSpan.Zero) failures.Add($"{Section}:AllowedLateness must not be negative (was {options.AllowedLateness}).");
+        if (options.IdleTimeout <= TimeSpan.Zero) failures.Add($"{Section}:IdleTimeout must be positive (was {options.IdleTimeout}).");
+        if (options.ReportInterval <= TimeSpan.Zero) failures.Add($"{Section}:ReportInterval must be positive (was {options.ReportInterval}).");
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+}

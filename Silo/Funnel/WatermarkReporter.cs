@@ -1,0 +1,53 @@
+using System.Collections.Concurrent;
+using Analytics.Grains.Funnel;
+using Analytics.Grains.Interfaces.Funnel;
+using Microsoft.Extensions.Options;
+
+namespace Analytics.Silo.Funnel;
+
+/// <summary>
+/// Collects, per Kafka partition, the highest event time of what this silo stored (the raw-events sink reports each
+/// pull) and hands it to the watermark grain every <see cref="FunnelOptions.ReportInterval"/>: one grain call per
+/// interval per silo, whatever the event rate. A failed report is merged into the next one.
+/// </summary>
+internal sealed partial class WatermarkReporter(
+    IGrainFactory grains,
+    IOptions<FunnelOptions> options,
+    TimeProvider timeProvider,
+    ILogger<WatermarkReporter> logger) : BackgroundService
+{
+    private ConcurrentDictionary<int, long> _pending = new();
+
+    /// <summary>Partition <paramref name="partition"/> stored events up to <paramref name="maxEventTime"/>.</summary>
+    public void Report(int partition, DateTimeOffset maxEventTime)
+        => _pending.AddOrUpdate(partition, maxEventTime.UtcTicks, (_, current) => Math.Max(current, maxEventTime.UtcTicks));
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(options.Value.ReportInterval, timeProvider);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stoppingToken))
+            {
+                var batch = Interlocked.Exchange(ref _pending, new ConcurrentDictionary<int, long>());
+                if (batch.IsEmpty) continue;
+                try
+                {
+                    await grains.GetGrain<IWatermarkGrain>(0).ObserveAsync(
+                        [.. batch.OrderBy(p => p.Key).Select(p => new PartitionEventTime(p.Key, new DateTimeOffset(p.Value, TimeSpan.Zero)))]);
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
+                {
+                    foreach (var (partition, ticks) in batch) Report(partition, new DateTimeOffset(ticks, TimeSpan.Zero));
+                    LogReportFailed(logger, batch.Count, ex.GetType().Name, ex.Message);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    [LoggerMessage(EventId = 3302, Level = LogLevel.Warning, Message = "Could not report the event times of {Partitions} partitions to the watermark ({ErrorType}: {Error}); they go with the next report")]
+    private static partial void LogReportFailed(ILogger logger, int partitions, string errorType, string error);
+}
