@@ -1,31 +1,19 @@
-using System.Globalization;
-using Analytics.LocalBroker;
 using Analytics.StreamingBenchmark.Cli;
 using Analytics.StreamingBenchmark.Phases;
 using Analytics.StreamingBenchmark.Report;
 using Analytics.StreamingBenchmark.Workload;
+using static Analytics.StreamingBenchmark.BenchmarkRunner;
 
 namespace Analytics.StreamingBenchmark;
 
 /// <summary>The run, in order: broker, data set, plain consumer, Orleans (headline settings, then the sweep), report.</summary>
 internal static class BenchmarkRun
 {
-    private const string Topic = "user_events";
-
-    public static async Task<int> RunAsync(BenchmarkOptions options, TextWriter output, TextWriter progress)
-    {
-        var machine = Machine.Current();
-        output.WriteLine($"machine: {machine}");
-        try
+    public static Task<int> RunAsync(BenchmarkOptions options, TextWriter output, TextWriter progress)
+        => BenchmarkRunner.RunAsync(output, progress, options.Output, async machine =>
         {
-            using var cluster = MockKafkaCluster.Start(1);
-            cluster.CreateTopic(Topic, options.Partitions);
-            progress.WriteLine($"local broker (librdkafka mock cluster) at {cluster.BootstrapServers}, topic {Topic} with {options.Partitions} partitions");
-
-            var dataSet = DataSetProducer.Produce(
-                cluster.BootstrapServers, Topic, options.Partitions, new EventGenerator(options.Users, options.Seed, options.WarmUp), options.Events, progress);
-            progress.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"[produce] {dataSet.Events:N0} events ({dataSet.AveragePayloadBytes:0} bytes each, {dataSet.DistinctUsers:N0} users) in {dataSet.Seconds:0.0} s; every partition starts at offset 0"));
+            var (cluster, dataSet) = StartBrokerWithDataSet(options.Partitions, new EventGenerator(options.Users, options.Seed, options.WarmUp), options.Events, progress);
+            using var broker = cluster;
 
             Settle();
             var plain = await PlainConsumerPhase.RunAsync(cluster.BootstrapServers, Topic, options.Partitions, dataSet, options.Timeout, progress);
@@ -56,34 +44,6 @@ internal static class BenchmarkRun
                 }
             }
 
-            var report = new BenchmarkReport(machine, options, dataSet, plain, orleans, sweep, refused);
-            report.WriteTable(output);
-            if (options.Output is { } path)
-            {
-                await report.WriteJsonAsync(path);
-                output.WriteLine($"JSON: {path}");
-            }
-
-            return ExitCodes.Ok;
-        }
-        catch (BenchmarkException ex)
-        {
-            await progress.WriteLineAsync($"error: {ex.Message}");
-            return ExitCodes.Failed;
-        }
-        catch (Exception ex)
-        {
-            // Anything else (the silo refused its settings, Kafka failed): the whole exception, to diagnose it.
-            await progress.WriteLineAsync($"error: {ex}");
-            return ExitCodes.Failed;
-        }
-    }
-
-    /// <summary>Collects what the previous phase left behind, so that it is not collected on the next one's clock.</summary>
-    private static void Settle()
-    {
-        GC.Collect();
-        GC.WaitForPendingFinalizers();
-        GC.Collect();
-    }
+            return new BenchmarkReport(machine, options, dataSet, plain, orleans, sweep, refused);
+        });
 }

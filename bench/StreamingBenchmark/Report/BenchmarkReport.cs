@@ -10,7 +10,7 @@ namespace Analytics.StreamingBenchmark.Report;
 
 /// <summary>Everything one run measured, printed as a table and written as JSON.</summary>
 internal sealed class BenchmarkReport(
-    Machine machine, BenchmarkOptions options, DataSet dataSet, PhaseResult plain, OrleansRun orleans, IReadOnlyList<OrleansRun> sweep, IReadOnlyList<SweepFailure> sweepFailures)
+    Machine machine, BenchmarkOptions options, DataSet dataSet, PhaseResult plain, OrleansRun orleans, IReadOnlyList<OrleansRun> sweep, IReadOnlyList<SweepFailure> sweepFailures) : IBenchmarkReport
 {
     /// <summary>The "done when": the provider's rate.</summary>
     public const double TargetEventsPerSecond = 100_000;

@@ -10,7 +10,7 @@ namespace Analytics.StreamingBenchmark.Report;
 
 /// <summary>Everything the users benchmark measured, printed as a table and written as JSON.</summary>
 internal sealed class UsersReport(
-    Machine machine, UsersBenchmarkOptions options, DataSet dataSet, PostgresSettings postgres, bool postgresCpu, IReadOnlyList<UsersRun> runs, IReadOnlyList<UsersFailure> failures)
+    Machine machine, UsersBenchmarkOptions options, DataSet dataSet, PostgresSettings postgres, bool postgresCpu, IReadOnlyList<UsersRun> runs, IReadOnlyList<UsersFailure> failures) : IBenchmarkReport
 {
     public void WriteTable(TextWriter output)
     {
