@@ -44,6 +44,12 @@ fi
 # A crashed test host can leave counts short; dotnet test's exit code still tells.
 if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then failed=1; fi
 
+# The console log of a long run is too long to scroll; name what failed right above the summary.
+for trx in "$RESULTS"/*.trx; do
+  grep -o '<UnitTestResult [^>]*outcome="\(Failed\|Error\|Timeout\|Aborted\)"[^>]*>' "$trx" \
+    | sed -n 's/.* testName="\([^"]*\)".*/FAILED: \1/p' || true
+done
+
 summary="$passed passed, $failed failed"
 [ "$skipped" -gt 0 ] && summary="$summary, $skipped skipped"
 echo "$summary"
