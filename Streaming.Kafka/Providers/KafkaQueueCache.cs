@@ -49,6 +49,11 @@ internal sealed class KafkaQueueCache(SimpleQueueCache inner, TimeProvider timeP
     // How many cursors hold each offset: the smallest key is the oldest message still in delivery (O(log n) a move,
     // where scanning every cursor — one per active stream — cost more than the delivery itself).
     private readonly SortedDictionary<long, int> _holds = [];
+    // Offsets still held by cursors that were disposed before they moved past them, per stream: see Release.
+    private readonly Dictionary<StreamId, List<long>> _orphans = [];
+    // Live cursors per stream, and a clock of cursor creations and moves: tells a replaced cursor from a dropped one.
+    private readonly Dictionary<StreamId, List<TrackingCursor>> _byStream = [];
+    private long _clock;
     private long _nextAfterAdded = -1;
 
     /// <summary>
@@ -155,13 +160,56 @@ internal sealed class KafkaQueueCache(SimpleQueueCache inner, TimeProvider timeP
     {
         var tracking = new TrackingCursor(this, streamId, cursor, start);
         _cursors.Add(tracking);
+        if (!_byStream.TryGetValue(streamId, out var live)) _byStream[streamId] = live = [];
+        live.Add(tracking);
         Hold(null, start);
+        AdoptOrphan(streamId, start);
         return tracking;
     }
 
+    /// <summary>Offsets held by disposed cursors that no new cursor took over (for tests and logs).</summary>
+    public int OrphanedHolds => _orphans.Values.Sum(o => o.Count);
+
+    /// <remarks>
+    /// The agent disposes a cursor in the middle of a delivery when it drops a consumer or a stream registration — it
+    /// does so while a silo is being stopped or killed, before it reports its final progress. Forgetting that cursor's
+    /// hold would let the commit pass a message nobody delivered, and the next owner of the partition would never read
+    /// it. So the hold stays, orphaned, until a new cursor of the same stream starts at or before it (the agent
+    /// recovering the consumer, or registering the stream again), or the queue is released: then the next owner reads
+    /// from there again, and subscribers drop what they had by offset. A cursor that had caught up holds nothing, and
+    /// neither does one the agent replaced after a delivery (it creates the new cursor first, then disposes the old).
+    /// </remarks>
     private void Release(TrackingCursor cursor)
     {
-        if (_cursors.Remove(cursor)) Hold(cursor.HeldOffset, null);
+        if (!_cursors.Remove(cursor)) return;
+        var live = _byStream[cursor.StreamId];
+        live.Remove(cursor);
+        var replaced = live.Exists(other => other.CreatedAt > cursor.TouchedAt);
+        if (live.Count == 0) _byStream.Remove(cursor.StreamId);
+        if (!replaced && cursor.HeldOffset is { } held && held != long.MinValue)
+        {
+            if (!_orphans.TryGetValue(cursor.StreamId, out var orphans)) _orphans[cursor.StreamId] = orphans = [];
+            orphans.Add(held);
+            return;
+        }
+
+        Hold(cursor.HeldOffset, null);
+    }
+
+    // A new cursor of the stream delivers from 'start' on: it takes over the lowest orphaned hold at or after it.
+    private void AdoptOrphan(StreamId streamId, long start)
+    {
+        if (!_orphans.TryGetValue(streamId, out var orphans)) return;
+        var index = -1;
+        for (var i = 0; i < orphans.Count; i++)
+        {
+            if (orphans[i] >= start && (index < 0 || orphans[i] < orphans[index])) index = i;
+        }
+
+        if (index < 0) return;
+        Hold(orphans[index], null);
+        orphans.RemoveAt(index);
+        if (orphans.Count == 0) _orphans.Remove(streamId);
     }
 
     private void Hold(long? previous, long? next)
@@ -187,6 +235,12 @@ internal sealed class KafkaQueueCache(SimpleQueueCache inner, TimeProvider timeP
 
         /// <summary>When the cursor moved onto <see cref="HeldOffset"/> (a <see cref="TimeProvider"/> timestamp).</summary>
         public long HeldSince { get; private set; } = owner.Now;
+
+        /// <summary>The cache's clock when this cursor was created.</summary>
+        public long CreatedAt { get; } = ++owner._clock;
+
+        /// <summary>The cache's clock when this cursor was created or last moved.</summary>
+        public long TouchedAt { get; private set; } = owner._clock;
 
         public IBatchContainer? GetCurrent(out Exception? exception) => inner.GetCurrent(out exception);
 
@@ -230,6 +284,7 @@ internal sealed class KafkaQueueCache(SimpleQueueCache inner, TimeProvider timeP
 
         private void Move(long? offset)
         {
+            TouchedAt = ++owner._clock;
             if (owner._cursors.Contains(this)) owner.Hold(HeldOffset, offset);
             HeldOffset = offset;
         }

@@ -57,20 +57,84 @@ public sealed class KafkaQueueCacheTests
     }
 
     [Fact]
-    public void DeliveredBelow_CursorDisposed_NoLongerHoldsProgress()
+    public void DeliveredBelow_CaughtUpCursorDisposed_HoldsNothing()
     {
         var cache = NewCache();
-        cache.AddToCache([Batch(Alice, 0), Batch(Bob, 1), Batch(Alice, 2)]);
+        cache.AddToCache([Batch(Alice, 0), Batch(Bob, 1)]);
+        var alice = Cursor(cache, Alice, 0);
+        var bob = Cursor(cache, Bob, 1);
+        Assert.Equal(0, MoveNext(alice));
+        Assert.Null(MoveNext(alice)); // caught up
+        Assert.Equal(1, cache.DeliveredBelow());
+
+        alice.Dispose(); // e.g. the stream went inactive
+        Assert.Equal(1, cache.DeliveredBelow());
+        Assert.Equal(1, MoveNext(bob));
+        Assert.Null(MoveNext(bob));
+        bob.Dispose();
+        Assert.Equal(2, cache.DeliveredBelow());
+        Assert.Equal(0, cache.OrphanedHolds);
+    }
+
+    [Fact]
+    public void DeliveredBelow_CursorDisposedMidDelivery_KeepsHoldingUntilANewCursorOfItsStreamTakesOver()
+    {
+        var cache = NewCache();
+        cache.AddToCache([Batch(Alice, 0), Batch(Bob, 1), Batch(Alice, 2), Batch(Bob, 3)]);
         var alice = Cursor(cache, Alice, 0);
         var bob = Cursor(cache, Bob, 1);
         Assert.Equal(0, MoveNext(alice));
         Assert.Equal(2, MoveNext(alice));
-        Assert.Equal(1, cache.DeliveredBelow()); // Bob's 1 is not delivered
+        Assert.Null(MoveNext(alice));
+        Assert.Equal(1, MoveNext(bob)); // being delivered when the agent drops Bob's consumer (a silo going down)
 
-        bob.Dispose(); // e.g. the stream went inactive: Bob's subscription no longer waits for anything
-        Assert.Equal(2, cache.DeliveredBelow()); // Alice still delivers 2
-        alice.Dispose();
-        Assert.Equal(3, cache.DeliveredBelow());
+        bob.Dispose();
+        Assert.Equal(1, cache.DeliveredBelow()); // nobody delivered 1: it must not be committed
+        Assert.Equal(1, cache.OrphanedHolds);
+        Assert.Null(cache.FinalDeliveredBelow);
+        cache.UpdateDeliveryProgress(null, DateTime.UtcNow);
+        Assert.Equal(1, cache.FinalDeliveredBelow); // nor reported as delivered on release
+
+        var recovered = Cursor(cache, Bob, 1); // the agent recovers the consumer from where it was
+        Assert.Equal(0, cache.OrphanedHolds);
+        Assert.Equal(1, cache.DeliveredBelow());
+        Assert.Equal(1, MoveNext(recovered));
+        Assert.Equal(3, MoveNext(recovered));
+        Assert.Null(MoveNext(recovered));
+        Assert.Equal(4, cache.DeliveredBelow());
+    }
+
+    [Fact]
+    public void DeliveredBelow_CursorReplacedAfterADelivery_LeavesNoOrphan()
+    {
+        var cache = NewCache();
+        cache.AddToCache([Batch(Bob, 1), Batch(Bob, 3)]);
+        var first = Cursor(cache, Bob, 1);
+        Assert.Equal(1, MoveNext(first)); // delivered; the consumer answered with a handshake token
+        var next = Cursor(cache, Bob, 1); // so the agent opens a cursor from that token, then disposes the old one
+        first.Dispose();
+        Assert.Equal(0, cache.OrphanedHolds);
+
+        Assert.Equal(1, MoveNext(next));
+        Assert.Equal(3, MoveNext(next));
+        Assert.Null(MoveNext(next));
+        Assert.Equal(4, cache.DeliveredBelow());
+    }
+
+    [Fact]
+    public void DeliveredBelow_NewCursorStartingAfterAnOrphanedHold_DoesNotReleaseIt()
+    {
+        var cache = NewCache();
+        cache.AddToCache([Batch(Bob, 1), Batch(Bob, 3)]);
+        var bob = Cursor(cache, Bob, 1);
+        Assert.Equal(1, MoveNext(bob));
+        bob.Dispose();
+
+        var later = Cursor(cache, Bob, 3); // starts past 1: 1 is still undelivered
+        Assert.Equal(3, MoveNext(later));
+        Assert.Null(MoveNext(later));
+        Assert.Equal(1, cache.DeliveredBelow());
+        Assert.Equal(1, cache.OrphanedHolds);
     }
 
     [Fact]
@@ -162,7 +226,7 @@ public sealed class KafkaQueueCacheTests
         bob.Dispose();
 
         Assert.Equal(1, cache.FinalDeliveredBelow);
-        Assert.Equal(3, cache.DeliveredBelow()); // what the cursors no longer say
+        Assert.Equal(1, cache.DeliveredBelow()); // Bob's disposed cursor was delivering 1: its hold stays
     }
 
     private static KafkaQueueCache NewCache(TimeProvider? time = null)
