@@ -17,7 +17,7 @@ public static class StorageServiceCollectionExtensions
     /// Binds and validates <see cref="PostgresOptions"/> (section <c>Postgres</c>, with <c>POSTGRES_CONNECTION</c> as the
     /// fallback for the connection string; checked when the host starts), and registers a singleton
     /// <see cref="NpgsqlDataSource"/>, <see cref="DatabaseMigrator"/>, <see cref="RawEventWriter"/> and
-    /// <see cref="DeadLetterWriter"/>, <see cref="ChurnFeatureWriter"/>, <see cref="UserEventHistoryReader"/>. Run the migrations with <see cref="DatabaseMigratorExtensions.MigrateAnalyticsDatabaseAsync"/>.
+    /// <see cref="DeadLetterWriter"/>, <see cref="ChurnFeatureWriter"/>, <see cref="UserEventHistoryReader"/>, <see cref="FunnelStore"/>. Run the migrations with <see cref="DatabaseMigratorExtensions.MigrateAnalyticsDatabaseAsync"/>.
     /// </summary>
     public static IServiceCollection AddAnalyticsStorage(this IServiceCollection services, IConfiguration configuration)
     {
@@ -47,6 +47,7 @@ public static class StorageServiceCollectionExtensions
         services.TryAddSingleton<IngestionBatchWriter>();
         services.TryAddSingleton<ChurnFeatureWriter>();
         services.TryAddSingleton<UserEventHistoryReader>();
+        services.TryAddSingleton<FunnelStore>();
         return services;
     }
 

@@ -11,6 +11,13 @@ public interface IWatermarkGrain : IGrainWithIntegerKey
     [Alias("Observe")]
     Task<WatermarkSnapshot> ObserveAsync(IReadOnlyList<PartitionEventTime> observations);
 
+    /// <summary>
+    /// An open window asks to be told (<see cref="IFunnelWindowGrain.OnWatermarkAsync"/>) as soon as the watermark reaches
+    /// <paramref name="windowEnd"/>; returns the watermark now. Kept in memory only: the window's reminder is the guarantee.
+    /// </summary>
+    [Alias("WatchWindow")]
+    Task<DateTimeOffset?> WatchWindowAsync(long windowKey, DateTimeOffset windowEnd);
+
     /// <summary>The watermark and what it is made of.</summary>
     [Alias("Get")]
     Task<WatermarkSnapshot> GetAsync();

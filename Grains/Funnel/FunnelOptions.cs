@@ -14,6 +14,19 @@ public sealed class FunnelOptions
     /// <summary>A partition that received nothing for this long (processing time) stops holding the watermark back.</summary>
     public TimeSpan IdleTimeout { get; set; } = TimeSpan.FromMinutes(1);
 
+    /// <summary>
+    /// How often an open window's reminder checks the watermark. Windows are finalised at once when the watermark
+    /// moves; this is the guarantee when that notice is lost (a restart). Orleans reminders fire at most once a minute
+    /// unless the silo lowers its minimum (tests do).
+    /// </summary>
+    public TimeSpan FinalisationCheckPeriod { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>A window publishes its changes (funnel_summary, live consumers) at most this often.</summary>
+    public TimeSpan PublishInterval { get; set; } = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>Most contributions sent to one window in one call.</summary>
+    public int ContributionBatchSize { get; set; } = 5_000;
+
     /// <summary>How often each silo reports the highest event times of what it stored to the watermark.</summary>
     public TimeSpan ReportInterval { get; set; } = TimeSpan.FromMilliseconds(200);
 }

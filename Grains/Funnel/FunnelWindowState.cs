@@ -1,27 +1,7 @@
 using Analytics.Grains.Interfaces.Events;
+using Analytics.Grains.Interfaces.Funnel;
 
 namespace Analytics.Grains.Funnel;
-
-/// <summary>One event's share of a window, as the user grain that applied it (once) hands it on.</summary>
-[GenerateSerializer, Immutable]
-[Alias("Analytics.Grains.Funnel.WindowContribution")]
-public sealed record WindowContribution
-{
-    [Id(0)] public required string UserId { get; init; }
-
-    [Id(1)] public required UserEventType EventType { get; init; }
-
-    [Id(2)] public required string Category { get; init; }
-
-    [Id(3)] public string? Device { get; init; }
-
-    [Id(4)] public decimal Price { get; init; }
-
-    [Id(5)] public required DateTimeOffset EventTime { get; init; }
-
-    /// <summary>Kafka position (topic epoch, partition, offset), when the event came from Kafka.</summary>
-    [Id(6)] public (int Epoch, int Partition, long Offset)? Position { get; init; }
-}
 
 /// <summary>What happened to a contribution offered to <see cref="FunnelWindowState.Apply"/>.</summary>
 public enum WindowApplyOutcome
@@ -77,6 +57,17 @@ public sealed class FunnelCounts
                 throw new ArgumentOutOfRangeException(nameof(type), type, "Unknown event type.");
         }
     }
+
+    public FunnelStepCounts ToStepCounts() => new()
+    {
+        Views = Views,
+        AddToCarts = AddToCarts,
+        Purchases = Purchases,
+        Revenue = Revenue,
+        UniqueViewers = UniqueViewers,
+        UniqueCarters = UniqueCarters,
+        UniquePurchasers = UniquePurchasers,
+    };
 }
 
 /// <summary>What one user did in one window: the steps reached overall, per category and per device, and how far their events were counted.</summary>
@@ -159,6 +150,19 @@ public sealed class FunnelWindowState
 
     /// <summary>Marks the window final: from now on events only add to <see cref="LateEvents"/>.</summary>
     public void MarkFinal() => IsFinal = true;
+
+    /// <summary>The funnel as callers see it.</summary>
+    public FunnelWindowSnapshot ToSnapshot(DateTimeOffset start, DateTimeOffset end) => new()
+    {
+        WindowStart = start,
+        WindowEnd = end,
+        Total = Total.ToStepCounts(),
+        ByCategory = ByCategory.ToDictionary(c => c.Key, c => c.Value.ToStepCounts()),
+        ByDevice = ByDevice.ToDictionary(d => d.Key, d => d.Value.ToStepCounts()),
+        LateEvents = LateEvents,
+        IsFinal = IsFinal,
+        Users = Users.Values.Count(u => u.Steps != 0), // users with a counted event, not only late ones
+    };
 
     private static void Count(Dictionary<string, FunnelCounts> funnels, Dictionary<string, byte> userSteps, string key, WindowContribution contribution, byte step)
     {

@@ -17,6 +17,8 @@ public sealed partial class WatermarkGrain(
 {
     private static readonly TimeSpan WriteEvery = TimeSpan.FromSeconds(1);
     private readonly FunnelOptions _options = options.Value;
+    // Open windows waiting for the watermark, by end (ticks): told as soon as it reaches them.
+    private readonly SortedDictionary<long, HashSet<long>> _watchers = [];
     private DateTimeOffset _lastWrite;
     private bool _unwritten;
 
@@ -29,7 +31,32 @@ public sealed partial class WatermarkGrain(
         if (moved) LogMoved(logger, state.State.Watermark!.Value, string.Join(",", state.State.ActivePartitions(now, _options.IdleTimeout)));
         _unwritten = true;
         if (moved || now - _lastWrite >= WriteEvery) await WriteAsync(now);
+        if (moved) NotifyWindows(state.State.Watermark!.Value);
         return Snapshot(now);
+    }
+
+    public Task<DateTimeOffset?> WatchWindowAsync(long windowKey, DateTimeOffset windowEnd)
+    {
+        var watermark = state.State.Watermark;
+        if (watermark is not { } reached || reached < windowEnd)
+        {
+            if (!_watchers.TryGetValue(windowEnd.UtcTicks, out var keys)) _watchers[windowEnd.UtcTicks] = keys = [];
+            keys.Add(windowKey);
+        }
+
+        return Task.FromResult(watermark);
+    }
+
+    // One-way calls: a window that misses one finalises on its reminder instead.
+    private void NotifyWindows(DateTimeOffset watermark)
+    {
+        while (_watchers.Count > 0)
+        {
+            var (end, keys) = _watchers.First();
+            if (end > watermark.UtcTicks) break;
+            _watchers.Remove(end);
+            foreach (var key in keys) _ = GrainFactory.GetGrain<IFunnelWindowGrain>(key).OnWatermarkAsync(watermark);
+        }
     }
 
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)

@@ -1,5 +1,7 @@
 using System.Diagnostics.Metrics;
+using Analytics.Grains.Funnel;
 using Analytics.Grains.Interfaces.Events;
+using Analytics.Grains.Interfaces.Funnel;
 using Analytics.Grains.Interfaces.Users;
 using Analytics.Streaming.Kafka;
 using Microsoft.Extensions.Logging;
@@ -28,12 +30,20 @@ namespace Analytics.Grains.Users;
 /// events and on deactivation (ADO.NET grain storage), and the features go to <c>churn_features</c> through the
 /// silo's batching writer at most once per <see cref="UserGrainOptions.FeatureFlushInterval"/>.
 /// </para>
+/// <para>
+/// Every event applied here, and only those (so never a duplicate or a replay), goes on to its funnel window
+/// (<see cref="IFunnelContributions"/>), and delivery returns only once the window has it: what Kafka commits and what
+/// the watermark counts as seen is always in the windows. If a window cannot be reached, this activation stops
+/// writing snapshots and deactivates; the next one re-applies, from raw_events, everything after the last snapshot —
+/// which the windows take again, ignoring what they counted already.
+/// </para>
 /// </remarks>
 [ImplicitStreamSubscription(GrainConstants.UserEventsNamespace)]
 public sealed partial class UserGrain(
     [PersistentState("user", GrainConstants.UserStorageName)] IPersistentState<UserState> state,
     IUserEventHistory history,
     IChurnFeatureSink featureSink,
+    IFunnelContributions funnel,
     TimeProvider timeProvider,
     IOptions<UserGrainOptions> options,
     ILogger<UserGrain> logger) : Grain, IUserGrain, IAsyncObserver<UserEvent>
@@ -74,6 +84,23 @@ public sealed partial class UserGrain(
         var outcome = state.State.Apply(item, position, _window, kafka?.Epoch ?? 0);
         UserGrainMetrics.Record(outcome);
         if (outcome == ApplyOutcome.Replayed) return;
+        if (outcome == ApplyOutcome.Applied)
+        {
+            try
+            {
+                await funnel.ContributeAsync([Contribution(item, kafka is null ? null : (kafka.Epoch, kafka.Partition, kafka.Offset))]);
+            }
+            catch (Exception ex)
+            {
+                // Applied here but maybe not in its window: no snapshot may claim it, so this activation goes away and
+                // the next one applies it again from raw_events, and hands it on again.
+                LogWindowUnreachable(logger, this.GetPrimaryKeyString(), ex.GetType().Name, ex.Message);
+                _nextSnapshotAt = int.MaxValue;
+                this.DeactivateOnIdle();
+                return;
+            }
+        }
+
         _unpersisted++;
         SchedulePublish();
         if (_unpersisted >= _nextSnapshotAt) await TrySnapshotAsync();
@@ -97,11 +124,18 @@ public sealed partial class UserGrain(
     {
         var missed = await history.ReadUnappliedAsync(this.GetPrimaryKeyString(), state.State.AppliedOffsets, cancellationToken);
         if (missed.Count == 0) return;
-        var applied = 0;
+        var contributions = new List<WindowContribution>();
         foreach (var (userEvent, epoch, partition, offset) in missed)
         {
-            if (state.State.Apply(userEvent, (partition, offset), _window, epoch) == ApplyOutcome.Applied) applied++;
+            if (state.State.Apply(userEvent, (partition, offset), _window, epoch) == ApplyOutcome.Applied)
+            {
+                contributions.Add(Contribution(userEvent, (epoch, partition, offset)));
+            }
         }
+
+        // If the windows cannot take them, the activation fails before any snapshot could claim these events.
+        await funnel.ContributeAsync(contributions, cancellationToken);
+        var applied = contributions.Count;
 
         _unpersisted += missed.Count;
         UserGrainMetrics.CaughtUp.Add(applied);
@@ -159,6 +193,17 @@ public sealed partial class UserGrain(
         featureSink.Publish(state.State.Behaviour.Features(this.GetPrimaryKeyString(), Now()));
     }
 
+    private WindowContribution Contribution(UserEvent userEvent, (int Epoch, int Partition, long Offset)? position) => new()
+    {
+        UserId = this.GetPrimaryKeyString(),
+        EventType = userEvent.EventType,
+        Category = userEvent.Category,
+        Device = userEvent.Device,
+        Price = userEvent.Price,
+        EventTime = userEvent.EventTime,
+        Position = position,
+    };
+
     // Whole milliseconds: as_of goes through PostgreSQL (microseconds) and must give the same features back.
     private DateTimeOffset Now()
     {
@@ -177,6 +222,9 @@ public sealed partial class UserGrain(
 
     [LoggerMessage(EventId = 3005, Level = LogLevel.Warning, Message = "User {UserId}: another activation wrote this user's state ({Error}); this one deactivates and the next reads the newer state and the stored events")]
     private static partial void LogSnapshotConflict(ILogger logger, string userId, string error);
+
+    [LoggerMessage(EventId = 3006, Level = LogLevel.Warning, Message = "User {UserId}: its funnel window did not take an event ({ErrorType}: {Error}); this activation deactivates without a snapshot and the next one hands the events on again from raw_events")]
+    private static partial void LogWindowUnreachable(ILogger logger, string userId, string errorType, string error);
 
     [LoggerMessage(EventId = 3003, Level = LogLevel.Debug, Message = "User {UserId}: applied {Applied} of {Stored} stored events beyond the state it read")]
     private static partial void LogCaughtUp(ILogger logger, string userId, int applied, int stored);

@@ -1,24 +1,35 @@
 using System.Collections.Concurrent;
 using Analytics.Grains.Funnel;
 using Analytics.Grains.Interfaces.Funnel;
+using Analytics.Streaming.Kafka;
 using Microsoft.Extensions.Options;
 
 namespace Analytics.Silo.Funnel;
 
 /// <summary>
-/// Collects, per Kafka partition, the highest event time of what this silo stored (the raw-events sink reports each
-/// pull) and hands it to the watermark grain every <see cref="FunnelOptions.ReportInterval"/>: one grain call per
-/// interval per silo, whatever the event rate. A failed report is merged into the next one.
+/// Collects, per Kafka partition, the highest event time of what this silo's queues have delivered — every subscriber,
+/// the user grains included, has processed it, so its window contributions are counted — and hands it to the watermark
+/// grain every <see cref="FunnelOptions.ReportInterval"/>: one grain call per interval per silo, whatever the event
+/// rate. A failed report is merged into the next one.
 /// </summary>
+/// <remarks>
+/// Delivered, not merely read or stored: an event read in the same pull as a much later one must not see its window
+/// finalised while it is still on its way to the window, or a fast replay of history would count it late.
+/// </remarks>
 internal sealed partial class WatermarkReporter(
     IGrainFactory grains,
     IOptions<FunnelOptions> options,
     TimeProvider timeProvider,
-    ILogger<WatermarkReporter> logger) : BackgroundService
+    ILogger<WatermarkReporter> logger) : BackgroundService, IKafkaDeliveryObserver
 {
     private ConcurrentDictionary<int, long> _pending = new();
 
-    /// <summary>Partition <paramref name="partition"/> stored events up to <paramref name="maxEventTime"/>.</summary>
+    public void OnDelivered(KafkaDeliveryProgress progress)
+    {
+        if (progress.MaxEventTime is { } maxEventTime) Report(progress.Partition, maxEventTime);
+    }
+
+    /// <summary>Partition <paramref name="partition"/> delivered events up to <paramref name="maxEventTime"/>.</summary>
     public void Report(int partition, DateTimeOffset maxEventTime)
         => _pending.AddOrUpdate(partition, maxEventTime.UtcTicks, (_, current) => Math.Max(current, maxEventTime.UtcTicks));
 

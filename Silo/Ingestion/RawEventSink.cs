@@ -1,4 +1,3 @@
-using Analytics.Silo.Funnel;
 using Analytics.Storage;
 using Analytics.Streaming.Kafka;
 
@@ -10,13 +9,11 @@ namespace Analytics.Silo.Ingestion;
 /// topic/partition/offset/payload for dead letters), so the provider's retries and replays store nothing twice, and
 /// because the provider commits no offset before this returns, a crash never loses a row.
 /// </summary>
-/// <remarks>Once a pull is stored, its highest event time goes to the watermark (when the funnel is wired).</remarks>
 internal sealed partial class RawEventSink(
     IngestionBatchWriter writer,
     IngestionStatus status,
     TimeProvider time,
-    ILogger<RawEventSink> logger,
-    WatermarkReporter? watermark = null) : IKafkaMessageSink
+    ILogger<RawEventSink> logger) : IKafkaMessageSink
 {
     public async Task StoreAsync(KafkaMessageBatch batch, CancellationToken cancellationToken)
     {
@@ -36,7 +33,6 @@ internal sealed partial class RawEventSink(
         }
 
         status.OnStored(events.Count, result.InsertedEvents, deadLetters.Count, batch.MissedOffsets, time.GetUtcNow());
-        if (watermark is not null && batch.Events.Count > 0) watermark.Report(batch.Partition, batch.Events.Max(e => e.Event.EventTime));
         if (result.InsertedEvents < events.Count)
         {
             LogReplayed(logger, batch.Topic, batch.Partition, events.Count - result.InsertedEvents);

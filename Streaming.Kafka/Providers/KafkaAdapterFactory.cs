@@ -23,7 +23,8 @@ internal sealed partial class KafkaAdapterFactory(
     ILoggerFactory loggerFactory,
     KafkaStreamProviderStatus? status,
     bool verifyTopic,
-    IKafkaCommitGate? commitGate = null) : IQueueAdapterFactory
+    IKafkaCommitGate? commitGate = null,
+    IKafkaDeliveryObserver? deliveryObserver = null) : IQueueAdapterFactory
 {
     private readonly KafkaQueueMapper _mapper = new(name, options.Partitions);
     private readonly KafkaQueueAdapterCache _cache = new(new SimpleQueueCacheOptions { CacheSize = options.CacheSize }, name, loggerFactory, timeProvider);
@@ -44,7 +45,7 @@ internal sealed partial class KafkaAdapterFactory(
             epoch = await Task.Run(VerifyTopicAsync).ConfigureAwait(true);
         }
 
-        _adapter = new KafkaQueueAdapter(name, options, _mapper, sink, _cache, serializer, timeProvider, loggerFactory, status, commitGate, epoch);
+        _adapter = new KafkaQueueAdapter(name, options, _mapper, sink, _cache, serializer, timeProvider, loggerFactory, status, commitGate, epoch, deliveryObserver);
         status?.OnStarted();
         return _adapter;
     }
@@ -67,7 +68,8 @@ internal sealed partial class KafkaAdapterFactory(
         return new KafkaAdapterFactory(
             name, options, sink, services.GetRequiredService<Serializer>(), timeProvider, loggerFactory,
             services.GetKeyedService<KafkaStreamProviderStatus>(name), verifyTopic,
-            services.GetKeyedService<IKafkaCommitGate>(name) ?? services.GetService<IKafkaCommitGate>());
+            services.GetKeyedService<IKafkaCommitGate>(name) ?? services.GetService<IKafkaCommitGate>(),
+            services.GetKeyedService<IKafkaDeliveryObserver>(name) ?? services.GetService<IKafkaDeliveryObserver>());
     }
 
     /// <summary>

@@ -28,7 +28,8 @@ internal sealed partial class KafkaQueueAdapter(
     ILoggerFactory loggerFactory,
     KafkaStreamProviderStatus? status,
     IKafkaCommitGate? commitGate = null,
-    int epoch = 0) : IQueueAdapter, IDisposable
+    int epoch = 0,
+    IKafkaDeliveryObserver? deliveryObserver = null) : IQueueAdapter, IDisposable
 {
     private readonly ConcurrentDictionary<QueueId, KafkaQueueAdapterReceiver> _receivers = new();
     private readonly Lazy<IProducer<string, byte[]>> _producer = new(() => BuildProducer(name, options, loggerFactory.CreateLogger<KafkaQueueAdapter>()));
@@ -54,7 +55,8 @@ internal sealed partial class KafkaQueueAdapter(
             loggerFactory.CreateLogger<KafkaQueueAdapterReceiver>(),
             status,
             commitGate,
-            epoch);
+            epoch,
+            deliveryObserver);
         _receivers[queueId] = receiver;
         return receiver;
     }

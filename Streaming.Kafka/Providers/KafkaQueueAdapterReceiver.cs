@@ -32,6 +32,7 @@ internal sealed partial class KafkaQueueAdapterReceiver : IQueueAdapterReceiver
     private readonly OffsetCommitTracker _tracker = new();
     private readonly KafkaStreamProviderStatus? _status;
     private readonly IKafkaCommitGate? _gate;
+    private readonly IKafkaDeliveryObserver? _observer;
     private readonly int _epoch;
     // With a commit gate: every message handed to Orleans and not yet made durable by the gate, in offset order.
     private readonly Queue<KafkaBatchContainer> _ungated = new();
@@ -67,9 +68,11 @@ internal sealed partial class KafkaQueueAdapterReceiver : IQueueAdapterReceiver
         ILogger<KafkaQueueAdapterReceiver> logger,
         KafkaStreamProviderStatus? status = null,
         IKafkaCommitGate? gate = null,
-        int epoch = 0)
+        int epoch = 0,
+        IKafkaDeliveryObserver? observer = null)
     {
         _epoch = epoch;
+        _observer = observer;
         _status = status;
         _gate = gate;
         _providerName = providerName;
@@ -240,7 +243,7 @@ internal sealed partial class KafkaQueueAdapterReceiver : IQueueAdapterReceiver
             // being delivered, or read but not stored, are read again by it.
             // The agent has disposed its cursors by now: the cache's last word is what it reported before that (only
             // when no stream registration was pending), or else what its cursors said at the agent's last read attempt.
-            if ((_cache?.FinalDeliveredBelow ?? _cache?.LastDeliveredBelow) is { } below) _tracker.DoneBelow(below);
+            if ((_cache?.FinalDeliveredBelow ?? _cache?.LastDeliveredBelow) is { } below && _tracker.DoneBelow(below)) ReleaseDelivered(below);
             using var deadline = new CancellationTokenSource(timeout);
             await CommitDeliveredAsync(consumer, force: true, fromCursors: false, deadline.Token);
             LogShutdown(_logger, _providerName, _topicPartition.Topic, Partition, _tracker.Committed, _tracker.PendingCount, _cache?.LastOldestHold ?? "unknown");
@@ -396,10 +399,7 @@ internal sealed partial class KafkaQueueAdapterReceiver : IQueueAdapterReceiver
     private async Task CommitDeliveredAsync(IConsumer<Ignore, byte[]> consumer, bool force, bool fromCursors = true, CancellationToken forcedDeadline = default)
     {
         _cache ??= _caches?.Find(_queueId);
-        if (fromCursors && _cache?.DeliveredBelow() is { } below && _tracker.DoneBelow(below))
-        {
-            while (_inFlight.TryPeek(out var delivered) && delivered.Offset < below) _inFlight.Dequeue();
-        }
+        if (fromCursors && _cache?.DeliveredBelow() is { } below && _tracker.DoneBelow(below)) ReleaseDelivered(below);
 
         var now = _timeProvider.GetUtcNow();
         if (!_tracker.HasUncommitted || _tracker.Committable is not { } offset) return;
@@ -436,6 +436,28 @@ internal sealed partial class KafkaQueueAdapterReceiver : IQueueAdapterReceiver
         {
             // Cancelled when the queue is released: the release's own commit takes over.
             _gatedCommit = GateThenCommitAsync(_gate, consumer, offset, _shutdown.Token, background: true);
+        }
+    }
+
+    /// <summary>Forgets the in-flight events below <paramref name="below"/> (all delivered) and tells the delivery observer.</summary>
+    private void ReleaseDelivered(long below)
+    {
+        long? maxTicks = null;
+        while (_inFlight.TryPeek(out var delivered) && delivered.Offset < below)
+        {
+            _inFlight.Dequeue();
+            if (delivered.Event is { } userEvent && (maxTicks is not { } max || userEvent.EventTime.UtcTicks > max)) maxTicks = userEvent.EventTime.UtcTicks;
+        }
+
+        if (_observer is null || _tracker.Committable is not { } handled) return;
+        try
+        {
+            _observer.OnDelivered(new KafkaDeliveryProgress(
+                _topicPartition.Topic, Partition, _epoch, handled, maxTicks is { } ticks ? new DateTimeOffset(ticks, TimeSpan.Zero) : null));
+        }
+        catch (Exception ex)
+        {
+            LogObserverFailed(_logger, _providerName, _topicPartition.Topic, Partition, ex);
         }
     }
 
@@ -562,6 +584,9 @@ internal sealed partial class KafkaQueueAdapterReceiver : IQueueAdapterReceiver
 
     [LoggerMessage(EventId = 2115, Level = LogLevel.Debug, Message = "Stream provider {Provider}: the commit gate made the {Streams} streams of {Topic}[{Partition}] below {Offset} durable in {ElapsedMs:F1} ms")]
     private static partial void LogCommitGated(ILogger logger, string provider, string topic, int partition, long offset, int streams, double elapsedMs);
+
+    [LoggerMessage(EventId = 2116, Level = LogLevel.Warning, Message = "Stream provider {Provider}: the delivery observer failed on {Topic}[{Partition}]")]
+    private static partial void LogObserverFailed(ILogger logger, string provider, string topic, int partition, Exception exception);
 
     [LoggerMessage(EventId = 2106, Level = LogLevel.Information, Message = "Stream provider {Provider} released {Topic}[{Partition}]: committed {Committed}; the {Pending} messages read from there on are read again by the next owner (oldest still in delivery: {OldestInDelivery}); subscribers drop what they already had by offset")]
     private static partial void LogShutdown(ILogger logger, string provider, string topic, int partition, long? committed, int pending, string oldestInDelivery);

@@ -1,3 +1,4 @@
+using Analytics.Grains.Interfaces.Funnel;
 using Analytics.Grains.Funnel;
 using Analytics.Grains.Interfaces.Events;
 using static Analytics.Grains.Tests.Funnel.FunnelTestSupport;

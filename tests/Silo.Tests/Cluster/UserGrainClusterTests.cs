@@ -1,5 +1,6 @@
 using System.Diagnostics.Metrics;
 using Analytics.Grains.Interfaces.Events;
+using Analytics.Grains.Interfaces.Funnel;
 using Analytics.Grains.Interfaces.Users;
 using Analytics.Grains.Users;
 using Analytics.TestInfrastructure;
@@ -90,17 +91,18 @@ public sealed class UserGrainClusterTests(PostgresFixture postgres, ITestOutputH
         });
 
         var firstHalf = events.Take(events.Count / 2).ToList();
-        await _harness.ProduceAsync(topic, firstHalf.Select(Keyed));
+        var positions = await _harness.ProduceAsync(topic, firstHalf.Select(Keyed));
         await Eventually.UntilAsync(() => metrics.Applied >= 20_000, Deadline, "the stream well under way");
 
         var killing = cluster.KillSiloAsync(cluster.SecondarySilos[0]);
-        await _harness.ProduceAsync(topic, events.Skip(firstHalf.Count).Select(Keyed));
+        foreach (var (id, where) in await _harness.ProduceAsync(topic, events.Skip(firstHalf.Count).Select(Keyed))) positions[id] = where;
         await killing;
 
         await _harness.UntilCommittedToEndAsync(topic, Deadline, "offsets committed to the end of every partition by the remaining silo");
         var summaries = await SummariesAsync(cluster, events);
         output.WriteLine($"applied {metrics.Applied}, replays dropped {metrics.Replayed}, caught up from raw_events on activation {metrics.Recovered}, state writes {metrics.Writes}");
-        AssertEqualsGroundTruth(events, summaries);
+        AssertEqualsGroundTruth(events, summaries, positions);
+        await AssertEveryEventInItsWindowOnceAsync(cluster, events);
         if (snapshotEvents == 5) Assert.True(metrics.Writes > 3_000, $"snapshots written while events flowed ({metrics.Writes})");
     }
 
@@ -175,7 +177,20 @@ public sealed class UserGrainClusterTests(PostgresFixture postgres, ITestOutputH
     }
 
     /// <summary>Counts by hand for every user; the whole summary against the aggregate of the user's events in reverse order.</summary>
-    private static void AssertEqualsGroundTruth(List<UserEvent> events, Dictionary<string, UserSummary> summaries)
+    /// <summary>
+    /// Replays and re-applications after the kill reach the funnel windows too: each event is counted once in its
+    /// window, or once among its late events if a partition the dead silo held fell behind the watermark meanwhile.
+    /// </summary>
+    private static async Task AssertEveryEventInItsWindowOnceAsync(TestCluster cluster, List<UserEvent> events)
+    {
+        foreach (var window in events.GroupBy(e => FunnelWindowKey.Of(new Grains.Funnel.FunnelWindowing(TimeSpan.FromMinutes(10)).StartOf(e.EventTime))))
+        {
+            var funnel = await cluster.Client.GetGrain<IFunnelWindowGrain>(window.Key).GetAsync();
+            Assert.Equal(window.Count(), FunnelReference.Sum(funnel.Total) + funnel.LateEvents);
+        }
+    }
+
+    private void AssertEqualsGroundTruth(List<UserEvent> events, Dictionary<string, UserSummary> summaries, Dictionary<string, (int Partition, long Offset)>? positions = null)
     {
         var wrong = new List<string>();
         foreach (var user in events.GroupBy(e => e.UserId))
@@ -190,6 +205,16 @@ public sealed class UserGrainClusterTests(PostgresFixture postgres, ITestOutputH
             if ((summary.Views, summary.AddToCarts, summary.Purchases, summary.TotalSpend, summary.Sessions) != truth)
             {
                 wrong.Add($"{user.Key}: got {(summary.Views, summary.AddToCarts, summary.Purchases, summary.TotalSpend, summary.Sessions)}, produced {truth}");
+                if (positions is not null)
+                {
+                    // Where each of its events sat and how often the plain counting subscriber of the same stream got it.
+                    var deliveries = DeliveryLog.CountsOf(user.Select(e => e.EventId));
+                    output.WriteLine($"{user.Key}: " + string.Join(", ", user
+                        .Select(e => (Where: positions[e.EventId.ToString()], e.EventType, Delivered: deliveries[e.EventId]))
+                        .OrderBy(e => e.Where.Offset)
+                        .Select(e => $"{e.Where.Partition}@{e.Where.Offset} {e.EventType} x{e.Delivered}")));
+                }
+
                 continue;
             }
 

@@ -1,0 +1,145 @@
+using System.Collections.Concurrent;
+using Analytics.Grains.Interfaces.Funnel;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Analytics.Grains.Funnel;
+
+/// <summary>
+/// A silo's pipe from user grains to window grains. Every user grain of the silo adds the events it applied; per window,
+/// one call is in flight at a time and everything that arrived meanwhile goes in the next one (group commit), so a
+/// window takes a few calls per second per silo however many events and users there are, and a quiet system still
+/// answers within one round trip.
+/// </summary>
+/// <remarks>
+/// A caller's task completes when the window has taken its contributions. User grains wait for that before they
+/// return from delivery, so a Kafka offset is committed, and the watermark moves, only past events the windows have.
+/// A failed call is retried with back-off (the window ignores what it counted already), for up to a minute; then the
+/// callers get the error.
+/// </remarks>
+public sealed partial class FunnelContributionBuffer(
+    IGrainFactory grains,
+    IOptions<FunnelOptions> options,
+    ILogger<FunnelContributionBuffer> logger) : IFunnelContributions, IDisposable
+{
+    private static readonly TimeSpan GiveUpAfter = TimeSpan.FromMinutes(1);
+    private readonly FunnelWindowing _windowing = new(options.Value.WindowSize);
+    private readonly int _batchSize = options.Value.ContributionBatchSize;
+    private readonly ConcurrentDictionary<long, WindowQueue> _windows = new();
+    private readonly CancellationTokenSource _stopping = new();
+
+    public Task ContributeAsync(IReadOnlyList<WindowContribution> contributions, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(contributions);
+        if (contributions.Count == 0) return Task.CompletedTask;
+        var first = FunnelWindowKey.Of(_windowing.StartOf(contributions[0].EventTime));
+        if (contributions.All(c => FunnelWindowKey.Of(_windowing.StartOf(c.EventTime)) == first)) return Enqueue(first, contributions);
+        return Task.WhenAll(contributions
+            .GroupBy(c => FunnelWindowKey.Of(_windowing.StartOf(c.EventTime)))
+            .Select(window => Enqueue(window.Key, [.. window])));
+    }
+
+    public void Dispose()
+    {
+        _stopping.Cancel();
+        _stopping.Dispose();
+    }
+
+    private Task Enqueue(long window, IReadOnlyList<WindowContribution> contributions)
+    {
+        while (true)
+        {
+            var queue = _windows.GetOrAdd(window, key => new WindowQueue(key));
+            lock (queue)
+            {
+                if (queue.Retired) continue; // its sender just finished and removed it: use a new one
+                queue.Pending.AddRange(contributions);
+                queue.Completion ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                var completion = queue.Completion.Task;
+                if (!queue.Sending)
+                {
+                    queue.Sending = true;
+                    _ = Task.Run(() => SendAsync(queue)); // off the calling grain's scheduler: the loop outlives the call
+                }
+
+                return completion;
+            }
+        }
+    }
+
+    private async Task SendAsync(WindowQueue queue)
+    {
+        var window = grains.GetGrain<IFunnelWindowGrain>(queue.Window);
+        while (true)
+        {
+            List<WindowContribution> batch;
+            TaskCompletionSource completion;
+            lock (queue)
+            {
+                if (queue.Pending.Count == 0)
+                {
+                    queue.Sending = false;
+                    queue.Retired = true;
+                    _windows.TryRemove(new KeyValuePair<long, WindowQueue>(queue.Window, queue));
+                    return;
+                }
+
+                batch = queue.Pending;
+                completion = queue.Completion!;
+                queue.Pending = [];
+                queue.Completion = null;
+            }
+
+            try
+            {
+                for (var offset = 0; offset < batch.Count; offset += _batchSize)
+                {
+                    await SendWithRetriesAsync(window, queue.Window, batch.GetRange(offset, Math.Min(_batchSize, batch.Count - offset)));
+                }
+
+                completion.TrySetResult();
+            }
+            catch (Exception ex)
+            {
+                completion.TrySetException(ex);
+            }
+        }
+    }
+
+    private async Task SendWithRetriesAsync(IFunnelWindowGrain window, long key, List<WindowContribution> batch)
+    {
+        var started = DateTimeOffset.UtcNow;
+        var delay = TimeSpan.FromMilliseconds(100);
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await window.ApplyAsync(batch);
+                return;
+            }
+            catch (Exception ex) when (!_stopping.IsCancellationRequested && DateTimeOffset.UtcNow - started < GiveUpAfter)
+            {
+                LogRetrying(logger, FunnelWindowKey.StartOf(key), batch.Count, attempt, delay, ex.GetType().Name, ex.Message);
+                await Task.Delay(delay, _stopping.Token);
+                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(2).Ticks));
+            }
+        }
+    }
+
+    private sealed class WindowQueue(long window)
+    {
+        public long Window { get; } = window;
+
+        public List<WindowContribution> Pending { get; set; } = [];
+
+        /// <summary>Completes when <see cref="Pending"/> has been taken by the window.</summary>
+        public TaskCompletionSource? Completion { get; set; }
+
+        public bool Sending { get; set; }
+
+        public bool Retired { get; set; }
+    }
+
+    [LoggerMessage(EventId = 3410, Level = LogLevel.Warning, Message = "Funnel window {WindowStart:O} did not take {Count} contributions (attempt {Attempt}, {ErrorType}: {Error}); retrying in {Delay}")]
+    private static partial void LogRetrying(ILogger logger, DateTimeOffset windowStart, int count, int attempt, TimeSpan delay, string errorType, string error);
+}
