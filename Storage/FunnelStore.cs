@@ -19,20 +19,52 @@ public sealed class FunnelStore
         ORDER BY kafka_epoch, kafka_partition, kafka_offset
         """;
 
+    // Sessions whose first view is in the window: a view there, and none earlier. Steps as the user grains compute
+    // them (first cart at or after the first view, first purchase at or after that cart); version = events of the session.
+    private const string ReadWindowSessions = """
+        WITH candidates AS (
+            SELECT user_id, session_id, min(event_time) AS first_view
+            FROM raw_events
+            WHERE event_type = 'view' AND event_time >= $1 AND event_time < $2
+            GROUP BY user_id, session_id
+        ), sessions AS (
+            SELECT c.user_id, c.session_id, c.first_view
+            FROM candidates c
+            WHERE NOT EXISTS (SELECT 1 FROM raw_events e WHERE e.user_id = c.user_id AND e.session_id = c.session_id
+                              AND e.event_type = 'view' AND e.event_time < $1)
+        )
+        SELECT s.user_id, s.session_id, s.first_view, steps.cart,
+               (SELECT min(p.event_time) FROM raw_events p WHERE p.user_id = s.user_id AND p.session_id = s.session_id
+                    AND p.event_type = 'purchase' AND p.event_time >= steps.cart) AS purchase,
+               (SELECT count(*) FROM raw_events a WHERE a.user_id = s.user_id AND a.session_id = s.session_id) AS version
+        FROM sessions s
+        CROSS JOIN LATERAL (SELECT min(c.event_time) AS cart FROM raw_events c
+                            WHERE c.user_id = s.user_id AND c.session_id = s.session_id
+                              AND c.event_type = 'add_to_cart' AND c.event_time >= s.first_view) steps
+        """;
+
     // Counts only grow while a window is open, and snapshots of one window may arrive out of order (two silos, a
     // restart): GREATEST keeps the newest. A final row keeps its counts; only its late events still grow.
     private const string UpsertSummaries = """
         INSERT INTO funnel_summary AS f (window_start, window_end, views, add_to_carts, purchases, unique_viewers,
             unique_carters, unique_purchasers, revenue, late_events, is_final, users, cart_rate, purchase_rate,
-            conversion_rate, finalised_at, updated_at)
+            conversion_rate, sessions, sessions_carted, sessions_purchased, view_to_cart_median_seconds,
+            view_to_cart_p90_seconds, view_to_purchase_median_seconds, view_to_purchase_p90_seconds, ordered_final,
+            finalised_at, updated_at)
         SELECT s.window_start, s.window_end, s.views, s.add_to_carts, s.purchases, s.unique_viewers, s.unique_carters,
             s.unique_purchasers, s.revenue, s.late_events, s.is_final, s.users, s.cart_rate, s.purchase_rate,
-            s.conversion_rate, CASE WHEN s.is_final THEN now() END, now()
+            s.conversion_rate, s.sessions, s.sessions_carted, s.sessions_purchased, s.view_to_cart_median_seconds,
+            s.view_to_cart_p90_seconds, s.view_to_purchase_median_seconds, s.view_to_purchase_p90_seconds,
+            s.ordered_final, CASE WHEN s.is_final THEN now() END, now()
         FROM unnest($1::timestamptz[], $2::timestamptz[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[],
             $7::bigint[], $8::bigint[], $9::numeric[], $10::bigint[], $11::boolean[], $12::bigint[],
-            $13::double precision[], $14::double precision[], $15::double precision[])
+            $13::double precision[], $14::double precision[], $15::double precision[], $16::bigint[], $17::bigint[],
+            $18::bigint[], $19::double precision[], $20::double precision[], $21::double precision[],
+            $22::double precision[], $23::boolean[])
             AS s (window_start, window_end, views, add_to_carts, purchases, unique_viewers, unique_carters,
-                unique_purchasers, revenue, late_events, is_final, users, cart_rate, purchase_rate, conversion_rate)
+                unique_purchasers, revenue, late_events, is_final, users, cart_rate, purchase_rate, conversion_rate,
+                sessions, sessions_carted, sessions_purchased, view_to_cart_median_seconds, view_to_cart_p90_seconds,
+                view_to_purchase_median_seconds, view_to_purchase_p90_seconds, ordered_final)
         ON CONFLICT (window_start) DO UPDATE SET
             views = CASE WHEN f.is_final THEN f.views ELSE GREATEST(f.views, EXCLUDED.views) END,
             add_to_carts = CASE WHEN f.is_final THEN f.add_to_carts ELSE GREATEST(f.add_to_carts, EXCLUDED.add_to_carts) END,
@@ -47,6 +79,14 @@ public sealed class FunnelStore
             conversion_rate = CASE WHEN f.is_final THEN f.conversion_rate ELSE EXCLUDED.conversion_rate END,
             late_events = GREATEST(f.late_events, EXCLUDED.late_events),
             is_final = f.is_final OR EXCLUDED.is_final,
+            sessions = CASE WHEN f.ordered_final THEN f.sessions ELSE EXCLUDED.sessions END,
+            sessions_carted = CASE WHEN f.ordered_final THEN f.sessions_carted ELSE EXCLUDED.sessions_carted END,
+            sessions_purchased = CASE WHEN f.ordered_final THEN f.sessions_purchased ELSE EXCLUDED.sessions_purchased END,
+            view_to_cart_median_seconds = CASE WHEN f.ordered_final THEN f.view_to_cart_median_seconds ELSE EXCLUDED.view_to_cart_median_seconds END,
+            view_to_cart_p90_seconds = CASE WHEN f.ordered_final THEN f.view_to_cart_p90_seconds ELSE EXCLUDED.view_to_cart_p90_seconds END,
+            view_to_purchase_median_seconds = CASE WHEN f.ordered_final THEN f.view_to_purchase_median_seconds ELSE EXCLUDED.view_to_purchase_median_seconds END,
+            view_to_purchase_p90_seconds = CASE WHEN f.ordered_final THEN f.view_to_purchase_p90_seconds ELSE EXCLUDED.view_to_purchase_p90_seconds END,
+            ordered_final = f.ordered_final OR EXCLUDED.ordered_final,
             finalised_at = COALESCE(f.finalised_at, EXCLUDED.finalised_at),
             updated_at = now()
         """;
@@ -75,7 +115,9 @@ public sealed class FunnelStore
 
     private const string ReadRecentSummaries = """
         SELECT window_start, window_end, views, add_to_carts, purchases, unique_viewers, unique_carters,
-               unique_purchasers, revenue, late_events, is_final, users
+               unique_purchasers, revenue, late_events, is_final, users, sessions, sessions_carted, sessions_purchased,
+               view_to_cart_median_seconds, view_to_cart_p90_seconds, view_to_purchase_median_seconds,
+               view_to_purchase_p90_seconds, ordered_final
         FROM funnel_summary
         WHERE window_start >= $1
         ORDER BY window_start
@@ -125,6 +167,29 @@ public sealed class FunnelStore
         }
     }
 
+    /// <summary>The ordered-funnel progress of every stored session whose first view is in [<paramref name="start"/>, <paramref name="end"/>).</summary>
+    public async IAsyncEnumerable<SessionProgress> ReadWindowSessionsAsync(
+        DateTimeOffset start, DateTimeOffset end, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        await using var command = _dataSource.CreateCommand(ReadWindowSessions);
+        command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { NpgsqlDbType = NpgsqlDbType.TimestampTz, TypedValue = start.ToUniversalTime() });
+        command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { NpgsqlDbType = NpgsqlDbType.TimestampTz, TypedValue = end.ToUniversalTime() });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            DateTimeOffset? Time(int column) => reader.IsDBNull(column) ? null : new DateTimeOffset(reader.GetFieldValue<DateTime>(column), TimeSpan.Zero);
+            yield return new SessionProgress
+            {
+                UserId = reader.GetString(0),
+                SessionId = reader.GetString(1),
+                FirstView = Time(2)!.Value,
+                Cart = Time(3),
+                Purchase = Time(4),
+                Version = checked((int)reader.GetInt64(5)),
+            };
+        }
+    }
+
     /// <summary>Writes the latest funnels of some windows, in one transaction.</summary>
     public async Task UpsertAsync(IReadOnlyCollection<FunnelWindowSnapshot> windows, CancellationToken cancellationToken)
     {
@@ -165,6 +230,15 @@ public sealed class FunnelStore
             Add(command, NpgsqlDbType.Double, totals.Select(t => t.CartRate));
             Add(command, NpgsqlDbType.Double, totals.Select(t => t.PurchaseRate));
             Add(command, NpgsqlDbType.Double, totals.Select(t => t.ConversionRate));
+            var ordered = windows.Select(w => w.Ordered).ToList();
+            Add(command, NpgsqlDbType.Bigint, ordered.Select(o => o.Sessions));
+            Add(command, NpgsqlDbType.Bigint, ordered.Select(o => o.Carted));
+            Add(command, NpgsqlDbType.Bigint, ordered.Select(o => o.Purchased));
+            Add(command, NpgsqlDbType.Double, ordered.Select(o => o.ViewToCartMedianSeconds));
+            Add(command, NpgsqlDbType.Double, ordered.Select(o => o.ViewToCartP90Seconds));
+            Add(command, NpgsqlDbType.Double, ordered.Select(o => o.ViewToPurchaseMedianSeconds));
+            Add(command, NpgsqlDbType.Double, ordered.Select(o => o.ViewToPurchaseP90Seconds));
+            Add(command, NpgsqlDbType.Boolean, ordered.Select(o => o.IsFinal));
             await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }
 
@@ -206,6 +280,17 @@ public sealed class FunnelStore
                     LateEvents = reader.GetInt64(9),
                     IsFinal = reader.GetBoolean(10),
                     Users = reader.GetInt64(11),
+                    Ordered = new OrderedFunnel
+                    {
+                        Sessions = reader.GetInt64(12),
+                        Carted = reader.GetInt64(13),
+                        Purchased = reader.GetInt64(14),
+                        ViewToCartMedianSeconds = reader.IsDBNull(15) ? null : reader.GetDouble(15),
+                        ViewToCartP90Seconds = reader.IsDBNull(16) ? null : reader.GetDouble(16),
+                        ViewToPurchaseMedianSeconds = reader.IsDBNull(17) ? null : reader.GetDouble(17),
+                        ViewToPurchaseP90Seconds = reader.IsDBNull(18) ? null : reader.GetDouble(18),
+                        IsFinal = reader.GetBoolean(19),
+                    },
                     ByCategory = window.Category ?? [],
                     ByDevice = window.Device ?? [],
                 });

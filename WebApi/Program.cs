@@ -10,6 +10,7 @@ app.UseWebApi();
 app.UseDashboard();
 app.MapWebApiHealth();
 app.MapIngestionApi();
+app.MapFunnelApi();
 
 await app.RunAsync();
 

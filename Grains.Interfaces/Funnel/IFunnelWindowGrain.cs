@@ -13,15 +13,16 @@ public interface IFunnelWindowGrain : IGrainWithIntegerKey
     /// Counts <paramref name="contributions"/> (all of this window) unless they were counted already (a replay, by the
     /// user's Kafka position); once the window is final they only add to its late events. Returns when that is durable
     /// enough: a non-final window can be rebuilt from <c>raw_events</c>, a final one has written its late events.
+    /// <para>With them, the progress of sessions whose first view is in this window (<see cref="SessionProgress"/>).</para>
     /// </summary>
     [Alias("Apply")]
-    Task<WindowApplyResult> ApplyAsync(IReadOnlyList<WindowContribution> contributions);
+    Task<WindowApplyResult> ApplyAsync(IReadOnlyList<WindowContribution> contributions, IReadOnlyList<SessionProgress> sessions);
 
     /// <summary>The window's funnel now.</summary>
     [Alias("Get")]
     Task<FunnelWindowSnapshot> GetAsync();
 
-    /// <summary>The watermark moved to <paramref name="watermark"/>: finalise if it reached the window's end.</summary>
+    /// <summary>The watermark moved to <paramref name="watermark"/>: finalise what it made final (the counts at the window's end, the ordered funnel at the end plus the session timeout).</summary>
     [Alias("OnWatermark")]
     [OneWay]
     Task OnWatermarkAsync(DateTimeOffset watermark);
@@ -96,4 +97,7 @@ public sealed record FunnelWindowSnapshot
 
     /// <summary>Distinct users with an event in the window.</summary>
     [Id(7)] public long Users { get; init; }
+
+    /// <summary>The ordered funnel of the sessions whose first view is in the window.</summary>
+    [Id(8)] public OrderedFunnel Ordered { get; init; } = new();
 }

@@ -28,16 +28,30 @@ public sealed partial class FunnelContributionBuffer(
     private readonly ConcurrentDictionary<long, WindowQueue> _windows = new();
     private readonly CancellationTokenSource _stopping = new();
 
-    public Task ContributeAsync(IReadOnlyList<WindowContribution> contributions, CancellationToken cancellationToken = default)
+    public Task ContributeAsync(IReadOnlyList<WindowContribution> contributions, IReadOnlyList<SessionProgress> sessions, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(contributions);
-        if (contributions.Count == 0) return Task.CompletedTask;
-        var first = FunnelWindowKey.Of(_windowing.StartOf(contributions[0].EventTime));
-        if (contributions.All(c => FunnelWindowKey.Of(_windowing.StartOf(c.EventTime)) == first)) return Enqueue(first, contributions);
-        return Task.WhenAll(contributions
-            .GroupBy(c => FunnelWindowKey.Of(_windowing.StartOf(c.EventTime)))
-            .Select(window => Enqueue(window.Key, [.. window])));
+        ArgumentNullException.ThrowIfNull(sessions);
+        if (contributions.Count == 0 && sessions.Count == 0) return Task.CompletedTask;
+
+        // The usual call: one event, and at most the progress of its session, in the same window.
+        if (contributions.Count <= 1 && sessions.Count <= 1)
+        {
+            var eventWindow = contributions.Count == 1 ? WindowOf(contributions[0].EventTime) : (long?)null;
+            var sessionWindow = sessions.Count == 1 ? WindowOf(sessions[0].FirstView) : (long?)null;
+            if (eventWindow is null || sessionWindow is null || eventWindow == sessionWindow)
+            {
+                return Enqueue(eventWindow ?? sessionWindow!.Value, contributions, sessions);
+            }
+        }
+
+        var events = contributions.ToLookup(c => WindowOf(c.EventTime));
+        var progress = sessions.ToLookup(p => WindowOf(p.FirstView));
+        return Task.WhenAll(events.Select(e => e.Key).Union(progress.Select(p => p.Key))
+            .Select(window => Enqueue(window, [.. events[window]], [.. progress[window]])));
     }
+
+    private long WindowOf(DateTimeOffset time) => FunnelWindowKey.Of(_windowing.StartOf(time));
 
     public void Dispose()
     {
@@ -45,7 +59,7 @@ public sealed partial class FunnelContributionBuffer(
         _stopping.Dispose();
     }
 
-    private Task Enqueue(long window, IReadOnlyList<WindowContribution> contributions)
+    private Task Enqueue(long window, IReadOnlyList<WindowContribution> contributions, IReadOnlyList<SessionProgress> sessions)
     {
         while (true)
         {
@@ -54,6 +68,7 @@ public sealed partial class FunnelContributionBuffer(
             {
                 if (queue.Retired) continue; // its sender just finished and removed it: use a new one
                 queue.Pending.AddRange(contributions);
+                queue.Sessions.AddRange(sessions);
                 queue.Completion ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
                 var completion = queue.Completion.Task;
                 if (!queue.Sending)
@@ -73,10 +88,11 @@ public sealed partial class FunnelContributionBuffer(
         while (true)
         {
             List<WindowContribution> batch;
+            List<SessionProgress> sessions;
             TaskCompletionSource completion;
             lock (queue)
             {
-                if (queue.Pending.Count == 0)
+                if (queue.Pending.Count == 0 && queue.Sessions.Count == 0)
                 {
                     queue.Sending = false;
                     queue.Retired = true;
@@ -85,16 +101,19 @@ public sealed partial class FunnelContributionBuffer(
                 }
 
                 batch = queue.Pending;
+                sessions = queue.Sessions;
                 completion = queue.Completion!;
                 queue.Pending = [];
+                queue.Sessions = [];
                 queue.Completion = null;
             }
 
             try
             {
-                for (var offset = 0; offset < batch.Count; offset += _batchSize)
+                // Sessions go with the first slice, so that a lone session update is one call too.
+                for (var offset = 0; offset == 0 || offset < batch.Count; offset += _batchSize)
                 {
-                    await SendWithRetriesAsync(window, queue.Window, batch.GetRange(offset, Math.Min(_batchSize, batch.Count - offset)));
+                    await SendWithRetriesAsync(window, queue.Window, batch.GetRange(offset, Math.Min(_batchSize, batch.Count - offset)), offset == 0 ? sessions : []);
                 }
 
                 completion.TrySetResult();
@@ -106,7 +125,7 @@ public sealed partial class FunnelContributionBuffer(
         }
     }
 
-    private async Task SendWithRetriesAsync(IFunnelWindowGrain window, long key, List<WindowContribution> batch)
+    private async Task SendWithRetriesAsync(IFunnelWindowGrain window, long key, List<WindowContribution> batch, List<SessionProgress> sessions)
     {
         var started = DateTimeOffset.UtcNow;
         var delay = TimeSpan.FromMilliseconds(100);
@@ -114,12 +133,12 @@ public sealed partial class FunnelContributionBuffer(
         {
             try
             {
-                await window.ApplyAsync(batch);
+                await window.ApplyAsync(batch, sessions);
                 return;
             }
             catch (Exception ex) when (!_stopping.IsCancellationRequested && DateTimeOffset.UtcNow - started < GiveUpAfter)
             {
-                LogRetrying(logger, FunnelWindowKey.StartOf(key), batch.Count, attempt, delay, ex.GetType().Name, ex.Message);
+                LogRetrying(logger, FunnelWindowKey.StartOf(key), batch.Count + sessions.Count, attempt, delay, ex.GetType().Name, ex.Message);
                 await Task.Delay(delay, _stopping.Token);
                 delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(2).Ticks));
             }
@@ -132,7 +151,9 @@ public sealed partial class FunnelContributionBuffer(
 
         public List<WindowContribution> Pending { get; set; } = [];
 
-        /// <summary>Completes when <see cref="Pending"/> has been taken by the window.</summary>
+        public List<SessionProgress> Sessions { get; set; } = [];
+
+        /// <summary>Completes when <see cref="Pending"/> and <see cref="Sessions"/> have been taken by the window.</summary>
         public TaskCompletionSource? Completion { get; set; }
 
         public bool Sending { get; set; }

@@ -15,6 +15,12 @@ public sealed class FunnelOptions
     public TimeSpan IdleTimeout { get; set; } = TimeSpan.FromMinutes(1);
 
     /// <summary>
+    /// A session that had no event for this long is over. A window's ordered funnel counts the steps its sessions
+    /// reach before the window's end plus this timeout, and is final once the watermark passes that point.
+    /// </summary>
+    public TimeSpan SessionTimeout { get; set; } = TimeSpan.FromMinutes(30);
+
+    /// <summary>
     /// How often an open window's reminder checks the watermark. Windows are finalised at once when the watermark
     /// moves; this is the guarantee when that notice is lost (a restart). Orleans reminders fire at most once a minute
     /// unless the silo lowers its minimum (tests do).

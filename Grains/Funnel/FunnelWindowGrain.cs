@@ -8,16 +8,17 @@ namespace Analytics.Grains.Funnel;
 /// <summary>
 /// The funnel of one event-time window (<see cref="FunnelWindowState"/>), fed by the user grains, finalised by the
 /// watermark: at once when the watermark grain tells it, and in any case by its reminder, which checks the watermark
-/// every <see cref="FunnelOptions.FinalisationCheckPeriod"/> until the window is final, whatever happened to this
-/// activation or its silo in between.
+/// every <see cref="FunnelOptions.FinalisationCheckPeriod"/> until the window is final — the counts when the watermark
+/// reaches its end, the ordered funnel when it reaches the end plus <see cref="FunnelOptions.SessionTimeout"/> —
+/// whatever happened to this activation or its silo in between.
 /// </summary>
 /// <remarks>
 /// <para>
-/// Storage is written three times in a window's life, not per event: when it opens (so that a later activation knows
-/// it was open), when it becomes final, and when late events arrive after that (they exist nowhere else). An open
-/// window's counts are not stored: an activation that finds the window open rebuilds them from <c>raw_events</c>,
+/// Storage is written a few times in a window's life, not per event: when it opens (so that a later activation knows
+/// it was open), when its counts and then its ordered funnel become final, and when late events arrive after that
+/// (they exist nowhere else). What is still open is not stored: an activation rebuilds it from <c>raw_events</c>,
 /// where every event is stored before any grain receives it. Contributions counted already are then recognised by
-/// the user's Kafka position and ignored.
+/// the user's Kafka position (events) or version (sessions) and ignored.
 /// </para>
 /// <para>
 /// Changes go to <see cref="IFunnelWindowSink"/> (<c>funnel_summary</c> and live consumers) at most once per
@@ -35,6 +36,7 @@ public sealed partial class FunnelWindowGrain(
     private readonly FunnelOptions _options = options.Value;
     private DateTimeOffset _start;
     private DateTimeOffset _end;
+    private DateTimeOffset _orderedEnd;
     private IGrainTimer? _publishTimer;
     private bool _finalUnwritten;
 
@@ -48,13 +50,16 @@ public sealed partial class FunnelWindowGrain(
         }
 
         _end = windowing.EndOf(_start);
-        if (state.State.IsFinal) return;
+        _orderedEnd = _end + _options.SessionTimeout;
+        if (state.State.IsOrderedFinal) return;
 
-        var watermark = await GrainFactory.GetGrain<IWatermarkGrain>(0).WatchWindowAsync(this.GetPrimaryKeyLong(), _end);
+        var watermark = await WatchAsync(state.State.IsFinal ? _orderedEnd : _end);
         if (!state.RecordExists)
         {
-            // A new window. If the watermark passed its end before its first event, it is final and empty: that event is late.
+            // A new window. If the watermark passed its end before its first event, it is final and empty: that event
+            // is late (and likewise for the ordered funnel and its sessions).
             if (watermark is { } passed && passed >= _end) state.State.MarkFinal();
+            if (watermark is { } beyond && beyond >= _orderedEnd) state.State.MarkOrderedFinal(_end, _options.SessionTimeout);
             await state.WriteStateAsync(cancellationToken);
             FunnelWindowMetrics.Opened.Add(1);
         }
@@ -63,9 +68,9 @@ public sealed partial class FunnelWindowGrain(
             await RebuildAsync(cancellationToken);
         }
 
-        if (state.State.IsFinal) return;
+        if (state.State.IsOrderedFinal) return;
         await this.RegisterOrUpdateReminder(ReminderName, _options.FinalisationCheckPeriod, _options.FinalisationCheckPeriod, cancellationToken);
-        if (watermark is { } reached && reached >= _end) await FinaliseAsync(reached);
+        if (watermark is { } reached) await FinaliseWhatIsDueAsync(reached);
     }
 
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
@@ -82,9 +87,21 @@ public sealed partial class FunnelWindowGrain(
         }
     }
 
-    public async Task<WindowApplyResult> ApplyAsync(IReadOnlyList<WindowContribution> contributions)
+    public async Task<WindowApplyResult> ApplyAsync(IReadOnlyList<WindowContribution> contributions, IReadOnlyList<SessionProgress> sessions)
     {
         ArgumentNullException.ThrowIfNull(contributions);
+        ArgumentNullException.ThrowIfNull(sessions);
+        var sessionsChanged = false;
+        foreach (var session in sessions)
+        {
+            if (session.FirstView < _start || session.FirstView >= _end)
+            {
+                throw new ArgumentException($"A session first viewed at {session.FirstView:O} does not belong to window [{_start:O}, {_end:O}).", nameof(sessions));
+            }
+
+            sessionsChanged |= state.State.ApplySession(session);
+        }
+
         int counted = 0, replayed = 0, late = 0;
         foreach (var contribution in contributions)
         {
@@ -110,45 +127,56 @@ public sealed partial class FunnelWindowGrain(
             LogLate(logger, _start, late, state.State.LateEvents);
         }
 
-        if (counted + late > 0) SchedulePublish();
+        if (counted + late > 0 || sessionsChanged) SchedulePublish();
         return new WindowApplyResult(counted, replayed, late);
     }
 
-    public Task<FunnelWindowSnapshot> GetAsync() => Task.FromResult(state.State.ToSnapshot(_start, _end));
+    public Task<FunnelWindowSnapshot> GetAsync() => Task.FromResult(Snapshot());
 
-    public async Task OnWatermarkAsync(DateTimeOffset watermark)
-    {
-        if (!state.State.IsFinal && watermark >= _end) await FinaliseAsync(watermark);
-    }
+    public Task OnWatermarkAsync(DateTimeOffset watermark) => FinaliseWhatIsDueAsync(watermark);
 
     public async Task ReceiveReminder(string reminderName, TickStatus status)
     {
         if (reminderName != ReminderName) return;
-        if (!state.State.IsFinal)
+        if (!state.State.IsOrderedFinal)
         {
             var watermark = (await GrainFactory.GetGrain<IWatermarkGrain>(0).GetAsync()).Watermark;
-            if (watermark is not { } reached || reached < _end) return;
-            await FinaliseAsync(reached);
+            if (watermark is { } reached) await FinaliseWhatIsDueAsync(reached);
         }
         else if (_finalUnwritten)
         {
             await WriteFinalAsync();
         }
-
-        if (state.State.IsFinal && !_finalUnwritten) await UnregisterReminderAsync();
     }
 
-    private async Task FinaliseAsync(DateTimeOffset watermark)
+    /// <summary>The counts are final at the window's end, the ordered funnel at the end plus the session timeout.</summary>
+    private async Task FinaliseWhatIsDueAsync(DateTimeOffset watermark)
     {
-        state.State.MarkFinal();
+        var changed = false;
+        if (!state.State.IsFinal && watermark >= _end)
+        {
+            state.State.MarkFinal();
+            LogFinal(logger, _start, watermark, state.State.Total.Views, state.State.Total.AddToCarts, state.State.Total.Purchases);
+            FunnelWindowMetrics.Finalised.Add(1);
+            changed = true;
+        }
+
+        if (state.State.IsFinal && !state.State.IsOrderedFinal && watermark >= _orderedEnd)
+        {
+            state.State.MarkOrderedFinal(_end, _options.SessionTimeout);
+            var ordered = state.State.FinalOrdered!;
+            LogOrderedFinal(logger, _start, watermark, ordered.Sessions, ordered.Carted, ordered.Purchased);
+            changed = true;
+        }
+
+        if (!changed) return;
         _finalUnwritten = true;
-        LogFinal(logger, _start, watermark, state.State.Total.Views, state.State.Total.AddToCarts, state.State.Total.Purchases);
-        FunnelWindowMetrics.Finalised.Add(1);
         Publish();
         try
         {
             await WriteFinalAsync();
-            await UnregisterReminderAsync();
+            if (state.State.IsOrderedFinal) await UnregisterReminderAsync();
+            else await WatchAsync(_orderedEnd);
         }
         catch (Exception ex)
         {
@@ -156,6 +184,11 @@ public sealed partial class FunnelWindowGrain(
             LogWriteFailed(logger, _start, ex.GetType().Name, ex.Message);
         }
     }
+
+    private Task<DateTimeOffset?> WatchAsync(DateTimeOffset until)
+        => GrainFactory.GetGrain<IWatermarkGrain>(0).WatchWindowAsync(this.GetPrimaryKeyLong(), until);
+
+    private FunnelWindowSnapshot Snapshot() => state.State.ToSnapshot(_start, _end, _options.SessionTimeout);
 
     private async Task WriteFinalAsync()
     {
@@ -168,18 +201,39 @@ public sealed partial class FunnelWindowGrain(
         if (await this.GetReminder(ReminderName) is { } reminder) await this.UnregisterReminder(reminder);
     }
 
+    /// <summary>
+    /// An open window's counts, and a window's open ordered funnel, are not stored: they are rebuilt from raw_events.
+    /// A final window keeps its stored counts and late events.
+    /// </summary>
     private async Task RebuildAsync(CancellationToken cancellationToken)
     {
-        var rebuilt = new FunnelWindowState();
         var events = 0;
-        await foreach (var contribution in history.ReadAsync(_start, _end, cancellationToken))
+        if (!state.State.IsFinal)
         {
-            rebuilt.Apply(contribution);
-            events++;
+            var rebuilt = new FunnelWindowState();
+            await foreach (var contribution in history.ReadAsync(_start, _end, cancellationToken))
+            {
+                rebuilt.Apply(contribution);
+                events++;
+            }
+
+            state.State = rebuilt;
         }
 
-        state.State = rebuilt;
-        LogRebuilt(logger, _start, events, rebuilt.Users.Count);
+        var sessions = new Dictionary<(string UserId, string SessionId), OrderedSession>();
+        await foreach (var session in history.ReadSessionsAsync(_start, _end, cancellationToken))
+        {
+            sessions[(session.UserId, session.SessionId)] = new OrderedSession
+            {
+                FirstViewTicks = session.FirstView.UtcTicks,
+                CartTicks = session.Cart?.UtcTicks,
+                PurchaseTicks = session.Purchase?.UtcTicks,
+                Version = session.Version,
+            };
+        }
+
+        state.State.ReplaceSessions(sessions);
+        LogRebuilt(logger, _start, events, state.State.Users.Count, sessions.Count);
     }
 
     private void SchedulePublish()
@@ -195,14 +249,17 @@ public sealed partial class FunnelWindowGrain(
     {
         _publishTimer?.Dispose();
         _publishTimer = null;
-        sink.Publish(state.State.ToSnapshot(_start, _end));
+        sink.Publish(Snapshot());
     }
 
     [LoggerMessage(EventId = 3401, Level = LogLevel.Information, Message = "Funnel window {WindowStart:O} is final (watermark {Watermark:O}): {Views} views, {Carts} cart additions, {Purchases} purchases")]
     private static partial void LogFinal(ILogger logger, DateTimeOffset windowStart, DateTimeOffset watermark, long views, long carts, long purchases);
 
-    [LoggerMessage(EventId = 3402, Level = LogLevel.Information, Message = "Funnel window {WindowStart:O} was open: rebuilt from {Events} stored events of {Users} users")]
-    private static partial void LogRebuilt(ILogger logger, DateTimeOffset windowStart, int events, int users);
+    [LoggerMessage(EventId = 3402, Level = LogLevel.Information, Message = "Funnel window {WindowStart:O} was open: rebuilt from {Events} stored events of {Users} users, and {Sessions} sessions")]
+    private static partial void LogRebuilt(ILogger logger, DateTimeOffset windowStart, int events, int users, int sessions);
+
+    [LoggerMessage(EventId = 3405, Level = LogLevel.Information, Message = "Funnel window {WindowStart:O}: the ordered funnel is final (watermark {Watermark:O}): {Sessions} sessions, {Carted} carted, {Purchased} purchased")]
+    private static partial void LogOrderedFinal(ILogger logger, DateTimeOffset windowStart, DateTimeOffset watermark, long sessions, long carted, long purchased);
 
     [LoggerMessage(EventId = 3403, Level = LogLevel.Information, Message = "Funnel window {WindowStart:O} is final: {Late} late events not counted ({Total} so far)")]
     private static partial void LogLate(ILogger logger, DateTimeOffset windowStart, int late, long total);

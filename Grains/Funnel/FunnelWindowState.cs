@@ -111,6 +111,17 @@ public sealed class FunnelWindowState
 
     [Id(5)] public bool IsFinal { get; private set; }
 
+    /// <summary>The ordered funnel's sessions (first view in this window), by user and session id, while it is open.</summary>
+    [Id(6)] public Dictionary<(string UserId, string SessionId), OrderedSession> Sessions { get; private set; } = [];
+
+    /// <summary>The ordered funnel, once final (then <see cref="Sessions"/> is no longer needed and is emptied).</summary>
+    [Id(7)] public OrderedFunnel? FinalOrdered { get; private set; }
+
+    /// <summary>Session updates that arrived after the ordered funnel was final: not in it.</summary>
+    [Id(8)] public long LateSessionUpdates { get; private set; }
+
+    public bool IsOrderedFinal => FinalOrdered is not null;
+
     /// <summary>Counts <paramref name="contribution"/> unless it is a replay, or adds it to the late events if the window is final.</summary>
     public WindowApplyOutcome Apply(WindowContribution contribution)
     {
@@ -151,9 +162,89 @@ public sealed class FunnelWindowState
     /// <summary>Marks the window final: from now on events only add to <see cref="LateEvents"/>.</summary>
     public void MarkFinal() => IsFinal = true;
 
-    /// <summary>The funnel as callers see it.</summary>
-    public FunnelWindowSnapshot ToSnapshot(DateTimeOffset start, DateTimeOffset end) => new()
+    /// <summary>
+    /// Takes a session's progress unless a newer one is here (by version); a withdrawal removes the session, and is
+    /// remembered so that an older progress cannot bring it back. Returns false if it changed nothing.
+    /// </summary>
+    public bool ApplySession(SessionProgress progress)
     {
+        ArgumentNullException.ThrowIfNull(progress);
+        if (IsOrderedFinal)
+        {
+            LateSessionUpdates++;
+            return false;
+        }
+
+        var key = (progress.UserId, progress.SessionId);
+        if (Sessions.TryGetValue(key, out var known) && known.Version >= progress.Version) return false;
+        Sessions[key] = new OrderedSession
+        {
+            FirstViewTicks = progress.FirstView.UtcTicks,
+            CartTicks = progress.Cart?.UtcTicks,
+            PurchaseTicks = progress.Purchase?.UtcTicks,
+            Version = progress.Version,
+            Withdrawn = progress.Withdrawn,
+        };
+        return true;
+    }
+
+    /// <summary>Replaces the open ordered funnel's sessions (a rebuild from stored events).</summary>
+    public void ReplaceSessions(Dictionary<(string UserId, string SessionId), OrderedSession> sessions)
+    {
+        if (!IsOrderedFinal) Sessions = sessions;
+    }
+
+    /// <summary>Freezes the ordered funnel as it is now; session updates from now on are late.</summary>
+    public void MarkOrderedFinal(DateTimeOffset end, TimeSpan sessionTimeout)
+    {
+        if (IsOrderedFinal) return;
+        FinalOrdered = ComputeOrdered(end, sessionTimeout) with { IsFinal = true };
+        Sessions = [];
+    }
+
+    /// <summary>
+    /// The ordered funnel of the sessions here. A step counts only if it happened before the window's end plus the
+    /// session timeout: by then the watermark has passed and the funnel is final.
+    /// </summary>
+    public OrderedFunnel Ordered(DateTimeOffset end, TimeSpan sessionTimeout) => FinalOrdered ?? ComputeOrdered(end, sessionTimeout);
+
+    private OrderedFunnel ComputeOrdered(DateTimeOffset end, TimeSpan sessionTimeout)
+    {
+        var cutOff = (end + sessionTimeout).UtcTicks;
+        long sessions = 0;
+        var toCart = new List<long>();
+        var toPurchase = new List<long>();
+        foreach (var session in Sessions.Values)
+        {
+            if (session.Withdrawn) continue;
+            sessions++;
+            if (session.CartTicks is not { } cart || cart >= cutOff) continue;
+            toCart.Add(cart - session.FirstViewTicks);
+            if (session.PurchaseTicks is { } purchase && purchase < cutOff) toPurchase.Add(purchase - session.FirstViewTicks);
+        }
+
+        toCart.Sort();
+        toPurchase.Sort();
+        return new OrderedFunnel
+        {
+            Sessions = sessions,
+            Carted = toCart.Count,
+            Purchased = toPurchase.Count,
+            ViewToCartMedianSeconds = NearestRank(toCart, 0.5),
+            ViewToCartP90Seconds = NearestRank(toCart, 0.9),
+            ViewToPurchaseMedianSeconds = NearestRank(toPurchase, 0.5),
+            ViewToPurchaseP90Seconds = NearestRank(toPurchase, 0.9),
+        };
+    }
+
+    // The smallest value with at least the fraction p of the values at or below it.
+    private static double? NearestRank(List<long> sortedTicks, double p)
+        => sortedTicks.Count == 0 ? null : sortedTicks[(int)Math.Ceiling(p * sortedTicks.Count) - 1] / (double)TimeSpan.TicksPerSecond;
+
+    /// <summary>The funnel as callers see it.</summary>
+    public FunnelWindowSnapshot ToSnapshot(DateTimeOffset start, DateTimeOffset end, TimeSpan sessionTimeout) => new()
+    {
+        Ordered = Ordered(end, sessionTimeout),
         WindowStart = start,
         WindowEnd = end,
         Total = Total.ToStepCounts(),
@@ -176,4 +267,20 @@ public sealed class FunnelWindowState
         funnel.Add(contribution.EventType, contribution.Price, (reached & step) == 0);
         userSteps[key] = (byte)(reached | step);
     }
+}
+
+/// <summary>One session of a window's ordered funnel (times in ticks).</summary>
+[GenerateSerializer]
+[Alias("Analytics.Grains.Funnel.OrderedSession")]
+public sealed record OrderedSession
+{
+    [Id(0)] public long FirstViewTicks { get; init; }
+
+    [Id(1)] public long? CartTicks { get; init; }
+
+    [Id(2)] public long? PurchaseTicks { get; init; }
+
+    [Id(3)] public int Version { get; init; }
+
+    [Id(4)] public bool Withdrawn { get; init; }
 }

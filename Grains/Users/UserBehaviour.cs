@@ -188,7 +188,10 @@ public sealed class UserBehaviour
     }
 }
 
-/// <summary>What a session did: its first and last event time and whether it added to the cart and bought.</summary>
+/// <summary>
+/// What a session did: its first and last event time, whether it added to the cart and bought, and the times of its
+/// first view and of every cart addition and purchase — what the ordered funnel needs, whatever order they arrive in.
+/// </summary>
 [GenerateSerializer]
 [Alias("Analytics.Grains.Users.SessionStats")]
 public sealed class SessionStats
@@ -202,6 +205,15 @@ public sealed class SessionStats
     [Id(3)] public bool HasCart { get; private set; }
 
     [Id(4)] public bool HasPurchase { get; private set; }
+
+    /// <summary>The earliest view's event time (ticks), or 0 without a view.</summary>
+    [Id(5)] public long FirstViewTicks { get; private set; }
+
+    /// <summary>Every cart addition's event time, sorted.</summary>
+    [Id(6)] public List<long> CartTicks { get; private set; } = [];
+
+    /// <summary>Every purchase's event time, sorted.</summary>
+    [Id(7)] public List<long> PurchaseTicks { get; private set; } = [];
 
     public static SessionStats Start(UserEventType type, long ticks)
     {
@@ -217,5 +229,43 @@ public sealed class SessionStats
         Events++;
         HasCart |= type == UserEventType.AddToCart;
         HasPurchase |= type == UserEventType.Purchase;
+        switch (type)
+        {
+            case UserEventType.View:
+                if (FirstViewTicks == 0 || ticks < FirstViewTicks) FirstViewTicks = ticks;
+                break;
+            case UserEventType.AddToCart:
+                InsertSorted(CartTicks, ticks);
+                break;
+            case UserEventType.Purchase:
+                InsertSorted(PurchaseTicks, ticks);
+                break;
+        }
+    }
+
+    /// <summary>
+    /// The ordered funnel steps: the first view; the first cart addition at or after it; the first purchase at or after
+    /// that. Null without a view (the session never entered the funnel).
+    /// </summary>
+    public (long FirstView, long? Cart, long? Purchase)? OrderedSteps()
+    {
+        if (FirstViewTicks == 0) return null;
+        var cart = FirstAtOrAfter(CartTicks, FirstViewTicks);
+        var purchase = cart is { } carted ? FirstAtOrAfter(PurchaseTicks, carted) : null;
+        return (FirstViewTicks, cart, purchase);
+    }
+
+    private static void InsertSorted(List<long> list, long value)
+    {
+        var index = list.BinarySearch(value);
+        list.Insert(index < 0 ? ~index : index, value);
+    }
+
+    private static long? FirstAtOrAfter(List<long> sorted, long from)
+    {
+        var index = sorted.BinarySearch(from);
+        if (index < 0) index = ~index;
+        else while (index > 0 && sorted[index - 1] == from) index--;
+        return index < sorted.Count ? sorted[index] : null;
     }
 }

@@ -46,10 +46,12 @@ public sealed partial class UserGrain(
     IFunnelContributions funnel,
     TimeProvider timeProvider,
     IOptions<UserGrainOptions> options,
+    IOptions<FunnelOptions> funnelOptions,
     ILogger<UserGrain> logger) : Grain, IUserGrain, IAsyncObserver<UserEvent>
 {
     private readonly UserGrainOptions _options = options.Value;
     private readonly DuplicateWindow _window = new(options.Value.DuplicateWindow, options.Value.DuplicateCapacity);
+    private readonly FunnelWindowing _windowing = new(funnelOptions.Value.WindowSize);
     private int _unpersisted;
     private int _nextSnapshotAt = options.Value.SnapshotEvents;
     private IGrainTimer? _publishTimer;
@@ -81,6 +83,7 @@ public sealed partial class UserGrain(
     {
         var kafka = token as KafkaSequenceToken;
         var position = kafka is null ? ((int, long)?)null : (kafka.Partition, kafka.Offset);
+        var stepsBefore = OrderedSteps(item.SessionId);
         var outcome = state.State.Apply(item, position, _window, kafka?.Epoch ?? 0);
         UserGrainMetrics.Record(outcome);
         if (outcome == ApplyOutcome.Replayed) return;
@@ -88,7 +91,9 @@ public sealed partial class UserGrain(
         {
             try
             {
-                await funnel.ContributeAsync([Contribution(item, kafka is null ? null : (kafka.Epoch, kafka.Partition, kafka.Offset))]);
+                await funnel.ContributeAsync(
+                    [Contribution(item, kafka is null ? null : (kafka.Epoch, kafka.Partition, kafka.Offset))],
+                    SessionChanges(item.SessionId, stepsBefore));
             }
             catch (Exception ex)
             {
@@ -125,16 +130,19 @@ public sealed partial class UserGrain(
         var missed = await history.ReadUnappliedAsync(this.GetPrimaryKeyString(), state.State.AppliedOffsets, cancellationToken);
         if (missed.Count == 0) return;
         var contributions = new List<WindowContribution>();
+        var sessions = new List<SessionProgress>();
         foreach (var (userEvent, epoch, partition, offset) in missed)
         {
+            var stepsBefore = OrderedSteps(userEvent.SessionId);
             if (state.State.Apply(userEvent, (partition, offset), _window, epoch) == ApplyOutcome.Applied)
             {
                 contributions.Add(Contribution(userEvent, (epoch, partition, offset)));
+                sessions.AddRange(SessionChanges(userEvent.SessionId, stepsBefore));
             }
         }
 
         // If the windows cannot take them, the activation fails before any snapshot could claim these events.
-        await funnel.ContributeAsync(contributions, cancellationToken);
+        await funnel.ContributeAsync(contributions, sessions, cancellationToken);
         var applied = contributions.Count;
 
         _unpersisted += missed.Count;
@@ -192,6 +200,14 @@ public sealed partial class UserGrain(
         _publishTimer = null;
         featureSink.Publish(state.State.Behaviour.Features(this.GetPrimaryKeyString(), Now()));
     }
+
+    private (long FirstView, long? Cart, long? Purchase)? OrderedSteps(string sessionId)
+        => state.State.Behaviour.Sessions.TryGetValue(sessionId, out var session) ? session.OrderedSteps() : null;
+
+    /// <summary>What the windows must hear after an event of <paramref name="sessionId"/> (<see cref="Funnel.SessionChanges"/>).</summary>
+    private List<SessionProgress> SessionChanges(string sessionId, (long FirstView, long? Cart, long? Purchase)? before)
+        => Funnel.SessionChanges.Between(
+            this.GetPrimaryKeyString(), sessionId, before, OrderedSteps(sessionId), state.State.Behaviour.Sessions[sessionId].Events, _windowing);
 
     private WindowContribution Contribution(UserEvent userEvent, (int Epoch, int Partition, long Offset)? position) => new()
     {

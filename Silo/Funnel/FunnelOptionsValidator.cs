@@ -20,6 +20,7 @@ internal sealed class FunnelOptionsValidator : IValidateOptions<FunnelOptions>
         if (options.IdleTimeout <= TimeSpan.Zero) failures.Add($"{Section}:IdleTimeout must be positive (was {options.IdleTimeout}).");
         if (options.ReportInterval <= TimeSpan.Zero) failures.Add($"{Section}:ReportInterval must be positive (was {options.ReportInterval}).");
         if (options.FinalisationCheckPeriod <= TimeSpan.Zero) failures.Add($"{Section}:FinalisationCheckPeriod must be positive (was {options.FinalisationCheckPeriod}).");
+        if (options.SessionTimeout <= TimeSpan.Zero) failures.Add($"{Section}:SessionTimeout must be positive (was {options.SessionTimeout}).");
         if (options.PublishInterval <= TimeSpan.Zero) failures.Add($"{Section}:PublishInterval must be positive (was {options.PublishInterval}).");
         if (options.ContributionBatchSize <= 0) failures.Add($"{Section}:ContributionBatchSize must be positive (was {options.ContributionBatchSize}).");
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);

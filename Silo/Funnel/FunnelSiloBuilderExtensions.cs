@@ -44,9 +44,10 @@ public static class FunnelSiloBuilderExtensions
             if (funnel.Value.FinalisationCheckPeriod < reminders.MinimumReminderPeriod) reminders.MinimumReminderPeriod = funnel.Value.FinalisationCheckPeriod;
         });
 
-        // A window stays active while events may still come late for it; it comes back from storage if needed.
+        // A window stays active while it is open (its ordered funnel included); it comes back from storage if needed.
         silo.Services.AddOptions<GrainCollectionOptions>().Configure<IOptions<FunnelOptions>>((collection, funnel) =>
-            collection.ClassSpecificCollectionAge[typeof(FunnelWindowGrain).FullName!] = funnel.Value.WindowSize + funnel.Value.AllowedLateness + TimeSpan.FromMinutes(5));
+            collection.ClassSpecificCollectionAge[typeof(FunnelWindowGrain).FullName!] =
+                funnel.Value.WindowSize + funnel.Value.AllowedLateness + funnel.Value.SessionTimeout + TimeSpan.FromMinutes(5));
         return silo;
     }
 }

@@ -9,4 +9,7 @@ internal sealed class RawEventFunnelHistory(FunnelStore store) : IFunnelWindowHi
 {
     public IAsyncEnumerable<WindowContribution> ReadAsync(DateTimeOffset start, DateTimeOffset end, CancellationToken cancellationToken)
         => store.ReadWindowEventsAsync(start, end, cancellationToken);
+
+    public IAsyncEnumerable<SessionProgress> ReadSessionsAsync(DateTimeOffset start, DateTimeOffset end, CancellationToken cancellationToken)
+        => store.ReadWindowSessionsAsync(start, end, cancellationToken);
 }

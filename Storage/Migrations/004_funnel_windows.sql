@@ -6,6 +6,18 @@ ALTER TABLE funnel_summary ADD COLUMN IF NOT EXISTS purchase_rate   double preci
 ALTER TABLE funnel_summary ADD COLUMN IF NOT EXISTS conversion_rate double precision NULL;   -- purchases / views
 ALTER TABLE funnel_summary ADD COLUMN IF NOT EXISTS finalised_at    timestamptz      NULL;   -- when it became final (processing time)
 
+-- The ordered funnel of the sessions whose first view is in the window (see the README): sessions, those that added
+-- to the cart after their first view, those that bought after that; median and 90th percentile (nearest rank) of the
+-- time from first view to cart and to purchase. Final once the watermark passes window_end + the session timeout.
+ALTER TABLE funnel_summary ADD COLUMN IF NOT EXISTS sessions                        bigint           NOT NULL DEFAULT 0;
+ALTER TABLE funnel_summary ADD COLUMN IF NOT EXISTS sessions_carted                 bigint           NOT NULL DEFAULT 0;
+ALTER TABLE funnel_summary ADD COLUMN IF NOT EXISTS sessions_purchased              bigint           NOT NULL DEFAULT 0;
+ALTER TABLE funnel_summary ADD COLUMN IF NOT EXISTS view_to_cart_median_seconds     double precision NULL;
+ALTER TABLE funnel_summary ADD COLUMN IF NOT EXISTS view_to_cart_p90_seconds        double precision NULL;
+ALTER TABLE funnel_summary ADD COLUMN IF NOT EXISTS view_to_purchase_median_seconds double precision NULL;
+ALTER TABLE funnel_summary ADD COLUMN IF NOT EXISTS view_to_purchase_p90_seconds    double precision NULL;
+ALTER TABLE funnel_summary ADD COLUMN IF NOT EXISTS ordered_final                   boolean          NOT NULL DEFAULT false;
+
 -- The same funnel per category and per device (dimension 'category' or 'device'; events without a device: 'unknown').
 CREATE TABLE IF NOT EXISTS funnel_breakdown
 (

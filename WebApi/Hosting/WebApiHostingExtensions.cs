@@ -4,11 +4,12 @@ namespace Analytics.WebApi.Hosting;
 
 public static class WebApiHostingExtensions
 {
-    /// <summary>Storage, problem details and health checks.</summary>
+    /// <summary>Storage, problem details, the clock and health checks.</summary>
     public static WebApplicationBuilder AddWebApi(this WebApplicationBuilder builder)
     {
         builder.Services.AddAnalyticsStorage(builder.Configuration);
         builder.Services.AddProblemDetails();
+        builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddHealthChecks().AddCheck<PostgresHealthCheck>("postgres", tags: ["ready"]);
         return builder;
     }

@@ -78,6 +78,17 @@ public sealed class RunAllTests : IDisposable
             using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
             var totals = JsonDocument.Parse(await http.GetStringAsync(new Uri($"{env["API_URL"]}/api/ingestion"))).RootElement;
             Assert.True(totals.GetProperty("rawEvents").GetInt64() > 0);
+
+            // The funnel windows the user grains fed, through the API's recent-windows query.
+            await Eventually.UntilAsync(
+                async () => JsonDocument.Parse(await http.GetStringAsync(new Uri($"{env["API_URL"]}/api/funnel/windows?hours=24"))).RootElement
+                    .EnumerateArray().Any(w => w.GetProperty("total").GetProperty("views").GetInt64() > 0),
+                TimeSpan.FromSeconds(60),
+                "a funnel window with views in /api/funnel/windows");
+            using var bad = await http.GetAsync(new Uri($"{env["API_URL"]}/api/funnel/windows?hours=0"));
+            Assert.Equal(System.Net.HttpStatusCode.BadRequest, bad.StatusCode);
+            Assert.Equal("application/problem+json", bad.Content.Headers.ContentType?.MediaType);
+            Assert.Contains("hours", await bad.Content.ReadAsStringAsync(), StringComparison.Ordinal);
             var page = await http.GetStringAsync(new Uri(env["DASHBOARD_URL"]));
             Assert.Contains("<title>User analytics", page, StringComparison.Ordinal);
         }

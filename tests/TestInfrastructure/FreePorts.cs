@@ -10,14 +10,43 @@ namespace Analytics.TestInfrastructure;
 /// </summary>
 public static class FreePorts
 {
-    /// <summary>A loopback port that was free a moment ago (the OS hands out ephemeral ports round-robin, so a reuse race is unlikely).</summary>
+    // Below Linux's ephemeral range (32768-60999): a port handed out there can be taken by any outgoing connection's
+    // local end (tests open thousands, to PostgreSQL and Kafka) between the moment it is picked and the server's bind.
+    private const int First = 20_000;
+    private const int Last = 32_000;
+    private static readonly HashSet<int> Given = [];
+
+    /// <summary>A loopback port outside the ephemeral range that was free a moment ago and was not handed out before by this process.</summary>
     public static int Next()
     {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
+        lock (Given)
+        {
+            for (var attempt = 0; attempt < 1_000; attempt++)
+            {
+                var port = Random.Shared.Next(First, Last);
+                if (Given.Contains(port) || !IsFree(port)) continue;
+                Given.Add(port);
+                return port;
+            }
+        }
+
+        throw new InvalidOperationException($"No free loopback port in [{First}, {Last}).");
     }
 
     /// <summary><see cref="Next"/> as text, for configuration values.</summary>
     public static string NextAsText() => Next().ToString(CultureInfo.InvariantCulture);
+
+    private static bool IsFree(int port)
+    {
+        try
+        {
+            using var listener = new TcpListener(IPAddress.Loopback, port);
+            listener.Start();
+            return true;
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
+    }
 }

@@ -21,6 +21,11 @@ internal sealed class UserGrainsMetrics : IDisposable
     public const string StoreFailures = "kafka_stream_store_failures";
     public const string DeliveryFailures = "kafka_stream_delivery_failures";
     public const string DeadLetters = "kafka_stream_dead_letters";
+    public const string FunnelCounted = "analytics_funnel_events_counted";
+    public const string FunnelLate = "analytics_funnel_events_late";
+    public const string FunnelReplayed = "analytics_funnel_events_replayed";
+    public const string WindowsOpened = "analytics_funnel_windows_opened";
+    public const string WindowsFinalised = "analytics_funnel_windows_finalised";
     public const string Activations = "orleans-catalog-activation-created";
     public const string DbOperationsFailed = "db.client.operation.failed";
     public const string DbConnectionTimeouts = "db.client.connection.npgsql.timeouts";
@@ -38,7 +43,8 @@ internal sealed class UserGrainsMetrics : IDisposable
     private static readonly HashSet<string> Counted =
     [
         Applied, Replayed, Duplicates, CaughtUp, StateWrites, ChurnRows, ChurnUpserts, GateFailures, StoreFailures,
-        DeliveryFailures, DeadLetters, Activations, DbOperationsFailed, DbConnectionTimeouts,
+        DeliveryFailures, DeadLetters, Activations, DbOperationsFailed, DbConnectionTimeouts, FunnelCounted, FunnelLate,
+        FunnelReplayed, WindowsOpened, WindowsFinalised,
     ];
 
     private readonly MeterListener _listener = new();

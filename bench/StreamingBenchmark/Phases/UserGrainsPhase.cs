@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using Analytics.Grains;
 using Analytics.Grains.Users;
+using Analytics.Silo.Funnel;
 using Analytics.Silo.Ingestion;
 using Analytics.Silo.Users;
 using Analytics.Storage;
@@ -27,7 +28,10 @@ internal sealed record UsersSiloSettings(
 }
 
 /// <summary>What the run left in its database, counted after the end.</summary>
-internal sealed record UsersCheck(long RawEvents, long GrainStates, long ChurnFeatures, long Replayed, long Duplicates, long CaughtUp, long StoreFailures, long DeliveryFailures, long DeadLetters);
+internal sealed record UsersCheck(long RawEvents, long GrainStates, long ChurnFeatures, long Replayed, long Duplicates, long CaughtUp, long StoreFailures, long DeliveryFailures, long DeadLetters, FunnelCheck Funnel);
+
+/// <summary>What the funnel windows counted (their metrics) and what funnel_summary says.</summary>
+internal sealed record FunnelCheck(long Counted, long Late, long Replayed, long WindowsOpened, long WindowsFinalised, long SummaryRows, long SummaryFinal, long SummaryEvents, long SummaryLate);
 
 /// <summary>The Npgsql pool of the silo during a run.</summary>
 internal sealed record PoolStats(long MaxSize, long PeakUsed, long PeakPending, long Timeouts, long FailedStatements, long Statements, double MeanStatementMs);
@@ -50,7 +54,8 @@ internal sealed record UsersRun(
 
 /// <summary>
 /// One silo in this process wired like the real one's grain side — <c>AddAnalyticsStorage</c> and the migrations,
-/// <c>AddRawEventIngestion</c>, <c>AddUserGrains</c>, with the silo's shipped settings — against a fresh database,
+/// <c>AddRawEventIngestion</c>, <c>AddUserGrains</c>, <c>AddFunnel</c> (so every event goes through its user grain and
+/// its funnel window), with the silo's shipped settings — against a fresh database,
 /// reading the topic from the beginning under a consumer group of its own. Measured from the host's start until the
 /// data set is durable (see <see cref="DurabilityWatch"/>); warm once a grain is active for every user.
 /// </summary>
@@ -219,7 +224,8 @@ internal static class UserGrainsPhase
                 clusterId: Guid.NewGuid().ToString("N"))
             .Exclude<CountingUserGrain>()
             .AddRawEventIngestion(builder.Configuration)
-            .AddUserGrains(builder.Configuration));
+            .AddUserGrains(builder.Configuration)
+            .AddFunnel(builder.Configuration));
         return builder.Build();
     }
 
@@ -241,6 +247,26 @@ internal static class UserGrainsPhase
             return (long)(await command.ExecuteScalarAsync().ConfigureAwait(false))!;
         }
 
+        // funnel_summary is written every Funnel:PublishInterval: give it a few seconds to say what the windows counted.
+        var counted = metrics.Count(UserGrainsMetrics.FunnelCounted);
+        var late = metrics.Count(UserGrainsMetrics.FunnelLate);
+        const string SummarySql = "SELECT coalesce(sum(views + add_to_carts + purchases), 0)::bigint FROM funnel_summary";
+        for (var wait = Stopwatch.StartNew(); wait.Elapsed < TimeSpan.FromSeconds(5) && await CountAsync(SummarySql).ConfigureAwait(false) != counted;)
+        {
+            await Task.Delay(100).ConfigureAwait(false);
+        }
+
+        var funnel = new FunnelCheck(
+            counted,
+            late,
+            metrics.Count(UserGrainsMetrics.FunnelReplayed),
+            metrics.Count(UserGrainsMetrics.WindowsOpened),
+            metrics.Count(UserGrainsMetrics.WindowsFinalised),
+            await CountAsync("SELECT count(*) FROM funnel_summary").ConfigureAwait(false),
+            await CountAsync("SELECT count(*) FROM funnel_summary WHERE is_final").ConfigureAwait(false),
+            await CountAsync(SummarySql).ConfigureAwait(false),
+            await CountAsync("SELECT coalesce(sum(late_events), 0)::bigint FROM funnel_summary").ConfigureAwait(false));
+
         return new UsersCheck(
             await CountAsync("SELECT count(*) FROM raw_events").ConfigureAwait(false),
             await CountAsync("SELECT count(*) FROM orleansstorage").ConfigureAwait(false),
@@ -250,6 +276,7 @@ internal static class UserGrainsPhase
             metrics.Count(UserGrainsMetrics.CaughtUp),
             metrics.Count(UserGrainsMetrics.StoreFailures),
             metrics.Count(UserGrainsMetrics.DeliveryFailures),
-            metrics.Count(UserGrainsMetrics.DeadLetters));
+            metrics.Count(UserGrainsMetrics.DeadLetters),
+            funnel);
     }
 }

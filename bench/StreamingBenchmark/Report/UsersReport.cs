@@ -90,6 +90,8 @@ internal sealed class UsersReport(
         output.WriteLine(Invariant($"  silo: {run.Activations:N0} activations, peak working set {r.PeakWorkingSetBytes / (double)(1 << 20):N0} MiB, migrations {run.MigrateSeconds:0.0} s, start {run.StartSeconds:0.0} s, stop {run.StopSeconds:0.0} s{(r.LoadAverage is { } load ? $", load average {load:0.0}" : "")}"));
         var c = run.Check;
         output.WriteLine(Invariant($"  checks: raw_events {c.RawEvents:N0} ({(c.RawEvents == dataSet.Events ? "= events" : $"EXPECTED {dataSet.Events:N0}")}), grain states {c.GrainStates:N0}, churn_features {c.ChurnFeatures:N0} ({(c.ChurnFeatures == dataSet.DistinctUsers ? "= users" : $"EXPECTED {dataSet.DistinctUsers:N0}")}); replayed {c.Replayed}, duplicates {c.Duplicates}, caught up from raw_events {c.CaughtUp}; sink store failures {c.StoreFailures}, delivery failures {c.DeliveryFailures}, dead letters {c.DeadLetters}"));
+        var f = c.Funnel;
+        output.WriteLine(Invariant($"  funnel windows: {f.WindowsOpened:N0} opened, {f.WindowsFinalised:N0} finalised; events counted {f.Counted:N0} + late {f.Late:N0} = {f.Counted + f.Late:N0} ({(f.Counted + f.Late == dataSet.Events ? "= events" : $"EXPECTED {dataSet.Events:N0}")}), contributions ignored as counted already {f.Replayed:N0}; funnel_summary {f.SummaryRows:N0} rows ({f.SummaryFinal:N0} final) holding {f.SummaryEvents:N0} counted ({(f.SummaryEvents == f.Counted ? "= windows" : "DIFFERS")}) and {f.SummaryLate:N0} late"));
         if (run.LogCounts.Count == 0)
         {
             output.WriteLine("  silo log: no warnings or errors");

@@ -142,7 +142,56 @@ public sealed class FunnelClusterTests(PostgresFixture postgres, ITestOutputHelp
                 "the first window final in funnel_summary");
             AssertEqualsReference([.. events.Select(e => e.Event)], row!);
             Assert.Equal(0, row!.LateEvents);
+
+            // The sessions were rebuilt from raw_events too: erin viewed then carted (1'), frank bought without a cart.
+            Assert.Equal((2L, 1L, 0L), (row.Ordered.Sessions, row.Ordered.Carted, row.Ordered.Purchased));
+            Assert.Equal(60.0, row.Ordered.ViewToCartMedianSeconds);
+            Assert.False(row.Ordered.IsFinal); // the session timeout (30') has not passed
         }
+    }
+
+    /// <summary>
+    /// The ordered funnel end to end (session timeout 5 minutes): sessions in and out of order across two partitions,
+    /// final in funnel_summary once the watermark passes the window's end plus the timeout, as the README defines it.
+    /// </summary>
+    [Fact]
+    public async Task OrderedFunnel_SessionsOutOfOrder_FinalAfterEndPlusTimeout_AsDocumented()
+    {
+        var topic = _harness.NewTopic();
+        var start = T.AddHours(2);
+        await using var cluster = await _harness.DeployAsync(topic, silos: 1, new Dictionary<string, string>(Settings) { ["Funnel:SessionTimeout"] = "00:05:00" });
+        var window = cluster.Client.GetGrain<IFunnelWindowGrain>(FunnelWindowKey.Of(start));
+        await ProduceAsync(topic,
+        [
+            (0, Event("alice", UserEventType.View, start.AddMinutes(1), "books")),
+            (0, Event("alice", UserEventType.AddToCart, start.AddMinutes(3), "books")),
+            (0, Event("alice", UserEventType.Purchase, start.AddMinutes(6), "books")),
+            (1, Event("bob", UserEventType.Purchase, start.AddMinutes(9), "toys")), // out of order: purchase, cart, view
+            (1, Event("bob", UserEventType.AddToCart, start.AddMinutes(4), "toys")),
+            (1, Event("bob", UserEventType.View, start.AddMinutes(2), "toys")),
+            (0, Event("carol", UserEventType.View, start.AddMinutes(1), "home")), // a purchase without a cart
+            (0, Event("carol", UserEventType.Purchase, start.AddMinutes(2), "home")),
+        ]);
+        await Eventually.UntilAsync(async () => (await window.GetAsync()).Ordered.Sessions == 3, Deadline, "three sessions in the window's ordered funnel");
+
+        // Past the end (counts final), then past the end plus the timeout (ordered funnel final).
+        await ProduceAsync(topic, [(0, Event("tick0", UserEventType.View, start.AddMinutes(16), "books")), (1, Event("tick1", UserEventType.View, start.AddMinutes(16), "toys"))]);
+        await Eventually.UntilAsync(async () => (await window.GetAsync()).IsFinal, Deadline, "the counts final");
+        Assert.False((await window.GetAsync()).Ordered.IsFinal);
+        await ProduceAsync(topic, [(0, Event("tick0", UserEventType.View, start.AddMinutes(21), "books")), (1, Event("tick1", UserEventType.View, start.AddMinutes(21), "toys"))]);
+
+        await using var data = NpgsqlDataSource.Create(_harness.Database);
+        var store = new FunnelStore(data);
+        FunnelWindowSnapshot? row = null;
+        await Eventually.UntilAsync(
+            async () => (row = (await store.ReadRecentAsync(start, CancellationToken.None)).FirstOrDefault(w => w.WindowStart == start)) is { Ordered.IsFinal: true },
+            Deadline,
+            "the ordered funnel final in funnel_summary");
+        var ordered = row!.Ordered;
+        Assert.Equal((3L, 2L, 2L), (ordered.Sessions, ordered.Carted, ordered.Purchased)); // carol reached no step after the view
+        Assert.Equal((120.0, 120.0), (ordered.ViewToCartMedianSeconds, ordered.ViewToCartP90Seconds)); // 2', 2'
+        Assert.Equal((300.0, 420.0), (ordered.ViewToPurchaseMedianSeconds, ordered.ViewToPurchaseP90Seconds)); // 5', 7'
+        Assert.Equal(ordered, (await window.GetAsync()).Ordered);
     }
 
     private UserEvent Event(string user, UserEventType type, DateTimeOffset at, string category, decimal price = 5m, string? device = null) => new()
