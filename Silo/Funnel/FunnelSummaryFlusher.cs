@@ -7,13 +7,15 @@ using Microsoft.Extensions.Options;
 namespace Analytics.Silo.Funnel;
 
 /// <summary>
-/// This silo's writer of <c>funnel_summary</c> and <c>funnel_breakdown</c>: window grains publish their funnels (at
-/// most every <see cref="FunnelOptions.PublishInterval"/> each), it keeps the newest per window and writes them all in
-/// one transaction every publish interval. The rows are derived data; a failed write is retried with whatever is
-/// newest by then.
+/// This silo's publisher of window changes: window grains publish their funnels (at most every
+/// <see cref="FunnelOptions.PublishInterval"/> each), it keeps the newest per window and, every publish interval, pushes
+/// them to the live feed (<see cref="IFunnelFeedGrain"/>, one call) and writes them to <c>funnel_summary</c> and
+/// <c>funnel_breakdown</c> (one transaction). The rows are derived data; a failed write is retried with whatever is
+/// newest by then. A failed push is not retried: the next change of the window is pushed anyway.
 /// </summary>
 internal sealed partial class FunnelSummaryFlusher(
     FunnelStore store,
+    IGrainFactory grains,
     IOptions<FunnelOptions> options,
     TimeProvider timeProvider,
     ILogger<FunnelSummaryFlusher> logger) : BackgroundService, IFunnelWindowSink
@@ -31,9 +33,19 @@ internal sealed partial class FunnelSummaryFlusher(
     {
         var batch = Interlocked.Exchange(ref _pending, new ConcurrentDictionary<DateTimeOffset, FunnelWindowSnapshot>());
         if (batch.IsEmpty) return;
+        List<FunnelWindowSnapshot> windows = [.. batch.Values.OrderBy(w => w.WindowStart)];
         try
         {
-            await store.UpsertAsync([.. batch.Values], cancellationToken);
+            await grains.GetGrain<IFunnelFeedGrain>(0).PublishAsync(windows);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            LogPushFailed(logger, windows.Count, ex.GetType().Name, ex.Message);
+        }
+
+        try
+        {
+            await store.UpsertAsync(windows, cancellationToken);
         }
         catch
         {
@@ -80,6 +92,9 @@ internal sealed partial class FunnelSummaryFlusher(
             .CompareTo((current.IsFinal, current.Total.Views + current.Total.AddToCarts + current.Total.Purchases, current.LateEvents)) >= 0
             ? candidate
             : current;
+
+    [LoggerMessage(EventId = 3412, Level = LogLevel.Warning, Message = "Could not push {Windows} changed funnel windows to the live feed ({ErrorType}: {Error})")]
+    private static partial void LogPushFailed(ILogger logger, int windows, string errorType, string error);
 
     [LoggerMessage(EventId = 3411, Level = LogLevel.Warning, Message = "Could not write funnel_summary ({ErrorType}: {Error}); {Windows} windows are written with the next flush")]
     private static partial void LogFlushFailed(ILogger logger, int windows, string errorType, string error);

@@ -12,7 +12,7 @@ public static class FunnelApi
     {
         app.MapGet("/api/funnel/windows", GetRecentAsync)
             .WithName("GetRecentFunnelWindows")
-            .WithSummary("The funnel windows that started in the last `hours` hours (default 24), oldest first, with their category and device breakdowns.")
+            .WithSummary("The funnel windows that started in the last `hours` hours (default 24), oldest first, with their category and device breakdowns and their ordered (per-session) funnel.")
             .ProducesValidationProblem();
         return app;
     }
@@ -41,8 +41,9 @@ public sealed record FunnelWindowView(
     long Users,
     FunnelStepCounts Total,
     IReadOnlyDictionary<string, FunnelStepCounts> ByCategory,
-    IReadOnlyDictionary<string, FunnelStepCounts> ByDevice)
+    IReadOnlyDictionary<string, FunnelStepCounts> ByDevice,
+    OrderedFunnel Ordered)
 {
     public static FunnelWindowView From(FunnelWindowSnapshot window) => new(
-        window.WindowStart, window.WindowEnd, window.IsFinal, window.LateEvents, window.Users, window.Total, window.ByCategory, window.ByDevice);
+        window.WindowStart, window.WindowEnd, window.IsFinal, window.LateEvents, window.Users, window.Total, window.ByCategory, window.ByDevice, window.Ordered);
 }

@@ -71,8 +71,15 @@ public sealed class FunnelClusterTests(PostgresFixture postgres, ITestOutputHelp
         Assert.False(open.IsFinal);
         AssertEqualsReference(counted, open);
 
-        // Both partitions pass T+15m: the watermark reaches T+10m and the window is final.
-        await ProduceAsync(topic, [(0, Event("alice", UserEventType.View, T.AddMinutes(16), "books")), (1, Event("bob", UserEventType.View, T.AddMinutes(16), "toys"))]);
+        // Partition 0 passes T+15m alone: partition 1, lagging at T+12m, holds the watermark (T+7m) and the window open.
+        await ProduceAsync(topic, [(0, Event("alice", UserEventType.View, T.AddMinutes(16), "books"))]);
+        var watermark = cluster.Client.GetGrain<IWatermarkGrain>(0);
+        await Eventually.UntilAsync(async () => (await watermark.GetAsync()).Partitions.Any(p => p.Partition == 0 && p.MaxEventTime == T.AddMinutes(16)), Deadline, "partition 0 delivered up to T+16m");
+        Assert.Equal(T.AddMinutes(12 - 5), (await watermark.GetAsync()).Watermark);
+        Assert.False((await window.GetAsync()).IsFinal);
+
+        // Partition 1 passes T+15m too: the watermark reaches T+11m and the window is final.
+        await ProduceAsync(topic, [(1, Event("bob", UserEventType.View, T.AddMinutes(16), "toys"))]);
         await Eventually.UntilAsync(async () => (await window.GetAsync()).IsFinal, Deadline, "the window final once the watermark passed its end");
 
         // Late: not counted, but in late_events and in raw_events.
@@ -161,6 +168,10 @@ public sealed class FunnelClusterTests(PostgresFixture postgres, ITestOutputHelp
         var start = T.AddHours(2);
         await using var cluster = await _harness.DeployAsync(topic, silos: 1, new Dictionary<string, string>(Settings) { ["Funnel:SessionTimeout"] = "00:05:00" });
         var window = cluster.Client.GetGrain<IFunnelWindowGrain>(FunnelWindowKey.Of(start));
+
+        // A live subscriber, as the dashboard's hub will be: window changes are pushed to it.
+        var observer = new RecordingFunnelObserver();
+        await cluster.Client.GetGrain<IFunnelFeedGrain>(0).SubscribeAsync(cluster.Client.CreateObjectReference<IFunnelObserver>(observer));
         await ProduceAsync(topic,
         [
             (0, Event("alice", UserEventType.View, start.AddMinutes(1), "books")),
@@ -192,6 +203,26 @@ public sealed class FunnelClusterTests(PostgresFixture postgres, ITestOutputHelp
         Assert.Equal((120.0, 120.0), (ordered.ViewToCartMedianSeconds, ordered.ViewToCartP90Seconds)); // 2', 2'
         Assert.Equal((300.0, 420.0), (ordered.ViewToPurchaseMedianSeconds, ordered.ViewToPurchaseP90Seconds)); // 5', 7'
         Assert.Equal(ordered, (await window.GetAsync()).Ordered);
+
+        // The subscriber saw the window change, and at most a few times per second (Funnel:PublishInterval 250 ms).
+        await Eventually.UntilAsync(() => observer.Received.Any(r => r.Window.WindowStart == start && r.Window.Ordered.IsFinal), Deadline, "the final window pushed to the live subscriber");
+        var pushes = observer.Received.Where(r => r.Window.WindowStart == start).ToList();
+        Assert.Equal(ordered, pushes.Last().Window.Ordered);
+        var busiestSecond = pushes.GroupBy(r => r.At.ToUnixTimeSeconds()).Max(g => g.Count());
+        Assert.True(busiestSecond <= 5, $"{busiestSecond} pushes of one window in one second");
+        output.WriteLine($"{pushes.Count} pushes of the window, at most {busiestSecond} in one second");
+        GC.KeepAlive(observer);
+    }
+
+    private sealed class RecordingFunnelObserver : IFunnelObserver
+    {
+        public System.Collections.Concurrent.ConcurrentQueue<(DateTimeOffset At, FunnelWindowSnapshot Window)> Received { get; } = new();
+
+        public Task OnWindowsChangedAsync(IReadOnlyList<FunnelWindowSnapshot> windows)
+        {
+            foreach (var window in windows) Received.Enqueue((DateTimeOffset.UtcNow, window));
+            return Task.CompletedTask;
+        }
     }
 
     private UserEvent Event(string user, UserEventType type, DateTimeOffset at, string category, decimal price = 5m, string? device = null) => new()
