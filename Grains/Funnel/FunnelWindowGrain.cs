@@ -91,25 +91,23 @@ public sealed partial class FunnelWindowGrain(
     {
         ArgumentNullException.ThrowIfNull(contributions);
         ArgumentNullException.ThrowIfNull(sessions);
-        var sessionsChanged = false;
-        foreach (var session in sessions)
+        // All or nothing: a batch with a stranger in it (a silo with another Funnel:WindowSize) changes nothing.
+        if (sessions.FirstOrDefault(s => s.FirstView < _start || s.FirstView >= _end) is { } strangerSession)
         {
-            if (session.FirstView < _start || session.FirstView >= _end)
-            {
-                throw new ArgumentException($"A session first viewed at {session.FirstView:O} does not belong to window [{_start:O}, {_end:O}).", nameof(sessions));
-            }
-
-            sessionsChanged |= state.State.ApplySession(session);
+            throw new ArgumentException($"A session first viewed at {strangerSession.FirstView:O} does not belong to window [{_start:O}, {_end:O}).", nameof(sessions));
         }
+
+        if (contributions.FirstOrDefault(c => c.EventTime < _start || c.EventTime >= _end) is { } stranger)
+        {
+            throw new ArgumentException($"An event at {stranger.EventTime:O} does not belong to window [{_start:O}, {_end:O}).", nameof(contributions));
+        }
+
+        var sessionsChanged = false;
+        foreach (var session in sessions) sessionsChanged |= state.State.ApplySession(session);
 
         int counted = 0, replayed = 0, late = 0;
         foreach (var contribution in contributions)
         {
-            if (contribution.EventTime < _start || contribution.EventTime >= _end)
-            {
-                throw new ArgumentException($"An event at {contribution.EventTime:O} does not belong to window [{_start:O}, {_end:O}).", nameof(contributions));
-            }
-
             switch (state.State.Apply(contribution))
             {
                 case WindowApplyOutcome.Counted: counted++; break;
@@ -121,11 +119,13 @@ public sealed partial class FunnelWindowGrain(
         FunnelWindowMetrics.Record(counted, replayed, late);
         if (late > 0)
         {
-            // Late events exist only here (a final window is never rebuilt): written before the user grains move on.
             _finalUnwritten = true;
-            await WriteFinalAsync();
             LogLate(logger, _start, late, state.State.LateEvents);
         }
+
+        // Late events exist only here (a final window's counts are never rebuilt): written before the user grains move
+        // on. If the write fails, the call fails and is retried; the retry (its events now replays) writes again.
+        if (_finalUnwritten && state.State.IsFinal) await WriteFinalAsync();
 
         if (counted + late > 0 || sessionsChanged) SchedulePublish();
         return new WindowApplyResult(counted, replayed, late);
