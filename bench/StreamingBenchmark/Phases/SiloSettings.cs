@@ -4,14 +4,14 @@ namespace Analytics.StreamingBenchmark.Phases;
 
 /// <summary>
 /// The settings the real silo ships with (<c>Silo/appsettings.json</c>, embedded at build time): its sections
-/// <c>Kafka</c>, <c>Users</c> and <c>Postgres</c>, flattened to configuration keys. Its logging, URLs and Orleans
+/// <c>Kafka</c>, <c>Users</c>, <c>Funnel</c> and <c>Postgres</c>, flattened to configuration keys. Its logging, URLs and Orleans
 /// ports are left out: the benchmark logs warnings only and picks free ports.
 /// </summary>
 internal static class SiloSettings
 {
     private const string ResourceName = "Silo.appsettings.json";
 
-    private static readonly string[] Sections = ["Kafka", "Users", "Postgres"];
+    private static readonly string[] Sections = ["Kafka", "Users", "Funnel", "Postgres"];
 
     public static Dictionary<string, string?> Load()
     {
