@@ -48,6 +48,7 @@ public static class StorageServiceCollectionExtensions
         services.TryAddSingleton<ChurnFeatureWriter>();
         services.TryAddSingleton<UserEventHistoryReader>();
         services.TryAddSingleton<FunnelStore>();
+        services.TryAddSingleton<ChurnHistoryReader>();
         return services;
     }
 
