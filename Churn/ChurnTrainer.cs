@@ -46,6 +46,16 @@ public sealed class ChurnModelInput
     }
 }
 
+/// <summary>The model's output for one user.</summary>
+public sealed class ChurnModelOutput
+{
+    /// <summary>The model's own decision (probability at least 0.5); serving applies its configured threshold to <see cref="Probability"/>.</summary>
+    [ColumnName("PredictedLabel")]
+    public bool PredictedLabel { get; set; }
+
+    public float Probability { get; set; }
+}
+
 /// <summary>Binary-classification metrics on the held-out users.</summary>
 public sealed record ChurnMetrics(double Auc, double Accuracy, double Precision, double Recall, double F1, double LogLoss)
 {

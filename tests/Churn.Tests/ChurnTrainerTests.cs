@@ -40,6 +40,42 @@ public sealed class ChurnTrainerTests(ITestOutputHelper output)
         Assert.Contains("need churned and retained examples", error.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task SavedModel_LoadsBack_WithItsMetadata_AndPredictsTheSame()
+    {
+        var examples = Synthetic(1_000, seed: 9);
+        var result = new ChurnTrainer().Train(examples);
+        var directory = Directory.CreateTempSubdirectory("churn-model-").FullName;
+        try
+        {
+            var cutoff = new DateTimeOffset(2026, 6, 1, 0, 0, 0, TimeSpan.Zero);
+            var saved = await ChurnModelFile.SaveAsync(result, cutoff, TimeSpan.FromDays(7), directory, TimeProvider.System);
+
+            var ml = new Microsoft.ML.MLContext();
+            var (model, metadata) = await ChurnModelFile.LoadAsync(ml, directory);
+
+            Assert.Equal(saved.Version, metadata.Version);
+            Assert.StartsWith("churn-", metadata.Version, StringComparison.Ordinal);
+            Assert.Equal((cutoff, TimeSpan.FromDays(7), result.TrainingUsers, result.TestUsers), (metadata.Cutoff, metadata.Horizon, metadata.TrainingUsers, metadata.TestUsers));
+            Assert.Equal(result.Metrics, metadata.Metrics);
+            Assert.Equal(result.Baseline, metadata.Baseline);
+            Assert.Equal(ChurnModelInput.FeatureNames, metadata.Features);
+            Assert.Equal([ChurnModelFile.MetadataName, ChurnModelFile.ModelName], Directory.GetFiles(directory).Select(Path.GetFileName).Order(StringComparer.Ordinal));
+
+            var original = new Microsoft.ML.MLContext().Model.CreatePredictionEngine<ChurnModelInput, ChurnModelOutput>(result.Model);
+            var loaded = ml.Model.CreatePredictionEngine<ChurnModelInput, ChurnModelOutput>(model);
+            foreach (var example in examples.Take(50))
+            {
+                var input = ChurnModelInput.From(example.Features);
+                Assert.Equal(original.Predict(input).Probability, loaded.Predict(input).Probability);
+            }
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
     /// <summary>Users with random activity; churn is likely when the last two weeks were quiet, whatever the recency.</summary>
     private static List<ChurnExample> Synthetic(int users, int seed)
     {
