@@ -12,8 +12,8 @@ namespace Analytics.Storage;
 public sealed class ChurnHistoryReader
 {
     // Every event at or before the cutoff, grouped by user (the (user_id, event_time) index gives this order).
-    private const string ReadUpTo = """
-        SELECT event_id, user_id, session_id, event_type, product_id, category, price, event_time, device, channel
+    private const string ReadUpTo = $"""
+        SELECT {RawEventColumns.Select}
         FROM raw_events
         WHERE event_time <= $1
         ORDER BY user_id, event_time, event_id
@@ -41,25 +41,7 @@ public sealed class ChurnHistoryReader
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
-            var wireType = reader.GetString(3);
-            if (!UserEventJson.TryParseEventType(wireType, out var type))
-            {
-                throw new InvalidOperationException($"raw_events holds an unknown event_type '{wireType}' for event {reader.GetGuid(0)}.");
-            }
-
-            yield return new UserEvent
-            {
-                EventId = reader.GetGuid(0),
-                UserId = reader.GetString(1),
-                SessionId = reader.GetString(2),
-                EventType = type,
-                ProductId = reader.GetString(4),
-                Category = reader.GetString(5),
-                Price = reader.GetDecimal(6),
-                EventTime = new DateTimeOffset(reader.GetFieldValue<DateTime>(7), TimeSpan.Zero),
-                Device = reader.IsDBNull(8) ? null : reader.GetString(8),
-                Channel = reader.IsDBNull(9) ? null : reader.GetString(9),
-            };
+            yield return RawEventColumns.ReadEvent(reader);
         }
     }
 

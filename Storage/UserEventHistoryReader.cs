@@ -55,25 +55,7 @@ public sealed class UserEventHistoryReader
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
-            var wireType = reader.GetString(3);
-            if (!UserEventJson.TryParseEventType(wireType, out var type))
-            {
-                throw new InvalidOperationException($"raw_events holds an unknown event_type '{wireType}' for event {reader.GetGuid(0)}.");
-            }
-
-            var userEvent = new UserEvent
-            {
-                EventId = reader.GetGuid(0),
-                UserId = reader.GetString(1),
-                SessionId = reader.GetString(2),
-                EventType = type,
-                ProductId = reader.GetString(4),
-                Category = reader.GetString(5),
-                Price = reader.GetDecimal(6),
-                EventTime = new DateTimeOffset(reader.GetFieldValue<DateTime>(7), TimeSpan.Zero),
-                Device = reader.IsDBNull(8) ? null : reader.GetString(8),
-                Channel = reader.IsDBNull(9) ? null : reader.GetString(9),
-            };
+            var userEvent = RawEventColumns.ReadEvent(reader);
             events.Add(new StoredUserEvent(userEvent, reader.GetInt32(10), reader.GetInt32(11), reader.GetInt64(12)));
         }
 
