@@ -53,7 +53,13 @@ internal sealed class KafkaQueueCache(SimpleQueueCache inner, TimeProvider timeP
     private readonly Dictionary<StreamId, List<long>> _orphans = [];
     // Live cursors per stream, and a clock of cursor creations and moves: tells a replaced cursor from a dropped one.
     private readonly Dictionary<StreamId, List<TrackingCursor>> _byStream = [];
+    // Streams with cached messages and no cursor yet (the agent is still registering them): their oldest offset and
+    // when it was added. See AddToCache.
+    private readonly Dictionary<StreamId, (long Offset, long AddedAt)> _unclaimed = [];
     private long _clock;
+
+    /// <summary>How long a stream's messages wait for a cursor before they count as having no subscriber.</summary>
+    public static readonly TimeSpan ClaimTimeout = TimeSpan.FromSeconds(30);
     private long _nextAfterAdded = -1;
 
     /// <summary>
@@ -108,17 +114,31 @@ internal sealed class KafkaQueueCache(SimpleQueueCache inner, TimeProvider timeP
 
     public int GetMaxAddCount() => inner.GetMaxAddCount();
 
+    /// <remarks>
+    /// A message of a stream that has no cursor yet — the agent registers a stream it has not seen (after it started,
+    /// or after the stream went inactive) asynchronously, and opens the cursor at that message afterwards — is held
+    /// until a cursor of its stream exists, or for <see cref="ClaimTimeout"/> (a stream nobody subscribes to): it must
+    /// neither be committed nor purged before it could be delivered. (Orleans' cache purges the oldest messages no
+    /// cursor is at; a cursor then opened at a purged message starts from the newest one instead, skipping them. A
+    /// queue handed to another silo mid-stream lost its first hundred messages that way.)
+    /// </remarks>
     public void AddToCache(IList<IBatchContainer> messages)
     {
         inner.AddToCache(messages);
         foreach (var message in messages)
         {
-            if (message.SequenceToken is KafkaSequenceToken token && token.Offset >= _nextAfterAdded)
+            if (message.SequenceToken is not KafkaSequenceToken token) continue;
+            if (token.Offset >= _nextAfterAdded) _nextAfterAdded = token.Offset + 1;
+            if (!_byStream.ContainsKey(message.StreamId) && !_unclaimed.ContainsKey(message.StreamId))
             {
-                _nextAfterAdded = token.Offset + 1;
+                _unclaimed[message.StreamId] = (token.Offset, Now);
+                Hold(null, token.Offset);
             }
         }
     }
+
+    /// <summary>Streams whose cached messages wait for a cursor (for tests and logs).</summary>
+    public int UnclaimedStreams => _unclaimed.Count;
 
     /// <summary>
     /// <see cref="DeliveredBelow"/> as of the agent's last read attempt (it tries every pull period, even when the
@@ -131,8 +151,34 @@ internal sealed class KafkaQueueCache(SimpleQueueCache inner, TimeProvider timeP
 
     public bool TryPurgeFromCache(out IList<IBatchContainer> purgedItems)
     {
+        ExpireUnclaimed();
         LastDeliveredBelow = DeliveredBelow();
+        if (_unclaimed.Count > 0)
+        {
+            // Not while a registering stream's messages could go: the agent waits (the cache is full) a moment instead.
+            purgedItems = null!;
+            return false;
+        }
+
         return inner.TryPurgeFromCache(out purgedItems!);
+    }
+
+    private void ExpireUnclaimed()
+    {
+        if (_unclaimed.Count == 0) return;
+        var now = Now;
+        List<StreamId>? expired = null;
+        foreach (var (streamId, (_, addedAt)) in _unclaimed)
+        {
+            if (timeProvider.GetElapsedTime(addedAt, now) >= ClaimTimeout) (expired ??= []).Add(streamId);
+        }
+
+        foreach (var streamId in expired ?? []) Claim(streamId);
+    }
+
+    private void Claim(StreamId streamId)
+    {
+        if (_unclaimed.Remove(streamId, out var unclaimed)) Hold(unclaimed.Offset, null);
     }
 
     [Obsolete("Use TryGetCacheCursor instead.")]
@@ -163,6 +209,7 @@ internal sealed class KafkaQueueCache(SimpleQueueCache inner, TimeProvider timeP
         if (!_byStream.TryGetValue(streamId, out var live)) _byStream[streamId] = live = [];
         live.Add(tracking);
         Hold(null, start);
+        Claim(streamId);
         AdoptOrphan(streamId, start);
         return tracking;
     }

@@ -24,10 +24,25 @@ public sealed class KafkaQueueCacheTests
     }
 
     [Fact]
-    public void DeliveredBelow_NoCursor_IsEverythingAdded()
+    public void DeliveredBelow_StreamsWithoutACursorYet_AreHeldAndNotPurged_UntilOneOpensOrTheClaimTimeout()
     {
-        var cache = NewCache();
+        var time = new FakeTimeProvider();
+        var cache = NewCache(time);
         cache.AddToCache([Batch(Alice, 10), Batch(Bob, 11), Batch(Alice, 12)]);
+        Assert.Equal(10, cache.DeliveredBelow()); // the agent is still registering both streams
+        Assert.Equal(2, cache.UnclaimedStreams);
+        Assert.False(cache.TryPurgeFromCache(out _)); // nothing may go before their cursors exist
+
+        var alice = Cursor(cache, Alice, 10); // Alice's registration is done: her cursor holds from 10
+        Assert.Equal(1, cache.UnclaimedStreams);
+        Assert.Equal(10, MoveNext(alice));
+        Assert.Equal(12, MoveNext(alice));
+        Assert.Null(MoveNext(alice));
+        Assert.Equal(11, cache.DeliveredBelow()); // Bob's 11 still waits for a cursor
+
+        time.Advance(KafkaQueueCache.ClaimTimeout); // Bob's stream has no subscriber after all
+        cache.TryPurgeFromCache(out _);
+        Assert.Equal(0, cache.UnclaimedStreams);
         Assert.Equal(13, cache.DeliveredBelow());
     }
 
@@ -148,7 +163,7 @@ public sealed class KafkaQueueCacheTests
         Assert.Equal(1, cache.DeliveredBelow());
 
         // As the agent does after a pull: add the new messages, then refresh the cursors of their streams.
-        cache.AddToCache([Batch(Bob, 1), Batch(Alice, 2), Batch(Alice, 3)]);
+        cache.AddToCache([Batch(Alice, 2), Batch(Alice, 3)]);
         alice.Refresh(new KafkaSequenceToken(0, 2));
         Assert.Equal(2, cache.DeliveredBelow());
         Assert.Equal(2, MoveNext(alice));
