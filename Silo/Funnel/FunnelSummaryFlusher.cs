@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using Analytics.Grains.Funnel;
 using Analytics.Grains.Interfaces.Funnel;
+using Analytics.Silo.Hosting;
 using Analytics.Storage;
 using Microsoft.Extensions.Options;
 
@@ -56,24 +57,8 @@ internal sealed partial class FunnelSummaryFlusher(
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        using var timer = new PeriodicTimer(options.Value.PublishInterval, timeProvider);
-        try
-        {
-            while (await timer.WaitForNextTickAsync(stoppingToken))
-            {
-                try
-                {
-                    await FlushAsync(stoppingToken);
-                }
-                catch (Exception ex) when (ex is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
-                {
-                    LogFlushFailed(logger, _pending.Count, ex.GetType().Name, ex.Message);
-                }
-            }
-        }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-        {
-        }
+        await PeriodicWork.RunAsync(
+            options.Value.PublishInterval, timeProvider, FlushAsync, ex => LogFlushFailed(logger, _pending.Count, ex.GetType().Name, ex.Message), stoppingToken);
 
         try
         {

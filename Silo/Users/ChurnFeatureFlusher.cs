@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 using Analytics.Grains.Interfaces.Users;
 using Analytics.Grains.Users;
+using Analytics.Silo.Hosting;
 using Analytics.Storage;
 using Microsoft.Extensions.Options;
 
@@ -66,24 +67,8 @@ internal sealed partial class ChurnFeatureFlusher(
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        using var timer = new PeriodicTimer(options.Value.FeatureFlushInterval, timeProvider);
-        try
-        {
-            while (await timer.WaitForNextTickAsync(stoppingToken))
-            {
-                try
-                {
-                    await FlushAsync(stoppingToken);
-                }
-                catch (Exception ex) when (ex is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
-                {
-                    LogFlushFailed(logger, _pending.Count, ex.GetType().Name, ex.Message);
-                }
-            }
-        }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-        {
-        }
+        await PeriodicWork.RunAsync(
+            options.Value.FeatureFlushInterval, timeProvider, FlushAsync, ex => LogFlushFailed(logger, _pending.Count, ex.GetType().Name, ex.Message), stoppingToken);
     }
 
     public override async Task StopAsync(CancellationToken cancellationToken)
