@@ -29,6 +29,8 @@ if [ "$(id -u)" -eq 0 ] && id postgres >/dev/null 2>&1 && ! runuser -u postgres 
   PG_BASE=/var/lib/analytics/$HOME_HASH
 fi
 PGDATA_DIR=$PG_BASE/postgres
+# The churn model (written by the Trainer or the web API's training, read by the silo and the web API).
+MODELS=$HOME_DIR/models
 PGLOG=$PG_BASE/postgres.log
 PGSOCKET=/tmp/analytics-pg-$HOME_HASH
 CONFIGURATION=${CONFIGURATION:-Release}
@@ -235,12 +237,12 @@ ENV
 
   log "starting the silo"
   start_service silo Silo "Kafka__BootstrapServers=$bootstrap" "Kafka__Partitions=$KAFKA_PARTITIONS" "Postgres__ConnectionString=$pgconn" \
-    "Urls=http://127.0.0.1:$SILO_HTTP_PORT" "Orleans__SiloPort=$SILO_PORT" "Orleans__GatewayPort=$GATEWAY_PORT" --
+    "Urls=http://127.0.0.1:$SILO_HTTP_PORT" "Orleans__SiloPort=$SILO_PORT" "Orleans__GatewayPort=$GATEWAY_PORT" "Churn__ModelDirectory=$MODELS" --
   wait_http "http://127.0.0.1:$SILO_HTTP_PORT/health/ready" 120 silo "$PIDS/silo.pid" \
     || fail_start "the silo did not become ready" "$LOGS/silo.log"
 
   log "starting the web API and dashboard"
-  start_service webapi WebApi "Postgres__ConnectionString=$pgconn" \
+  start_service webapi WebApi "Postgres__ConnectionString=$pgconn" "Orleans__GatewayPort=$GATEWAY_PORT" "Churn__ModelDirectory=$MODELS" \
     "Urls=http://127.0.0.1:$API_PORT;http://127.0.0.1:$DASHBOARD_PORT" --
   wait_http "http://127.0.0.1:$API_PORT/health/ready" 60 webapi "$PIDS/webapi.pid" \
     || fail_start "the web API did not become ready" "$LOGS/webapi.log"

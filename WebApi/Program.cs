@@ -11,6 +11,7 @@ app.UseDashboard();
 app.MapWebApiHealth();
 app.MapIngestionApi();
 app.MapFunnelApi();
+app.MapChurnApi();
 
 await app.RunAsync();
 

@@ -3,7 +3,6 @@ using Analytics.Grains.Funnel;
 using Analytics.Silo.Hosting;
 using Analytics.Streaming.Kafka;
 using Microsoft.Extensions.Options;
-using Npgsql;
 using Orleans.Configuration;
 
 namespace Analytics.Silo.Funnel;
@@ -34,11 +33,7 @@ public static class FunnelSiloBuilderExtensions
         silo.Services.AddHostedService(sp => sp.GetRequiredService<FunnelSummaryFlusher>());
 
         // Open windows keep a reminder until they are final; reminders live in PostgreSQL beside the grain state.
-        silo.UseAdoNetReminderService(reminders => reminders.Configure<NpgsqlDataSource>((o, dataSource) =>
-        {
-            o.Invariant = "Npgsql";
-            o.DataSource = dataSource;
-        }));
+        silo.AddAnalyticsReminders();
         silo.Services.AddOptions<ReminderOptions>().Configure<IOptions<FunnelOptions>>((reminders, funnel) =>
         {
             if (funnel.Value.FinalisationCheckPeriod < reminders.MinimumReminderPeriod) reminders.MinimumReminderPeriod = funnel.Value.FinalisationCheckPeriod;

@@ -1,5 +1,6 @@
 using System.Net;
 using Analytics.Grains;
+using Analytics.Silo.Churn;
 using Analytics.Silo.Funnel;
 using Analytics.Silo.Ingestion;
 using Analytics.Silo.Users;
@@ -31,7 +32,8 @@ public static class SiloHostingExtensions
             .UseLocalhostClustering()
             .AddRawEventIngestion(builder.Configuration)
             .AddUserGrains(builder.Configuration)
-            .AddFunnel(builder.Configuration));
+            .AddFunnel(builder.Configuration)
+            .AddChurnScoring(builder.Configuration));
         builder.Services.AddOptions<EndpointOptions>().Configure<IOptions<SiloOptions>>((endpoints, silo) =>
         {
             endpoints.SiloPort = silo.Value.SiloPort;

@@ -1,16 +1,45 @@
+using System.Net;
+using Analytics.Churn.Serving;
 using Analytics.Storage;
+using Microsoft.Extensions.Options;
+using Orleans.Configuration;
 
 namespace Analytics.WebApi.Hosting;
 
 public static class WebApiHostingExtensions
 {
-    /// <summary>Storage, problem details, the clock and health checks.</summary>
+    /// <summary>Storage, the Orleans client, the served churn model, problem details, the clock and health checks.</summary>
     public static WebApplicationBuilder AddWebApi(this WebApplicationBuilder builder)
     {
         builder.Services.AddAnalyticsStorage(builder.Configuration);
         builder.Services.AddProblemDetails();
         builder.Services.AddSingleton(TimeProvider.System);
+        builder.AddClusterClient();
+        builder.Services.AddChurnServing(builder.Configuration);
         builder.Services.AddHealthChecks().AddCheck<PostgresHealthCheck>("postgres", tags: ["ready"]);
+        return builder;
+    }
+
+    /// <summary>
+    /// The Orleans client (section <c>Orleans</c>, validated at start-up): localhost clustering on the silo's gateway
+    /// port, the embedded default. Start-up waits for the cluster up to <see cref="OrleansClientOptions.ConnectTimeout"/>.
+    /// </summary>
+    public static WebApplicationBuilder AddClusterClient(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<OrleansClientOptions>()
+            .Bind(builder.Configuration.GetSection(OrleansClientOptions.SectionName))
+            .ValidateOnStart();
+        builder.Services.AddSingleton<IValidateOptions<OrleansClientOptions>, OrleansClientOptionsValidator>();
+        builder.UseOrleansClient(client => client.UseConnectionRetryFilter<ClusterConnectionRetry>());
+        // Applied from options at resolve time, so that every configuration source (tests' included) counts.
+        builder.Services.AddOptions<StaticGatewayListProviderOptions>().Configure<IOptions<OrleansClientOptions>>((gateways, orleans) =>
+            gateways.Gateways = [new IPEndPoint(IPAddress.Loopback, orleans.Value.GatewayPort).ToGatewayUri()]);
+        builder.Services.AddOptions<ClusterOptions>().Configure<IOptions<OrleansClientOptions>>((cluster, orleans) =>
+        {
+            cluster.ClusterId = orleans.Value.ClusterId;
+            cluster.ServiceId = orleans.Value.ServiceId;
+        });
+        builder.Services.AddSingleton<Orleans.Messaging.IGatewayListProvider, Orleans.Messaging.StaticGatewayListProvider>();
         return builder;
     }
 
