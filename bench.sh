@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Benchmarks that print figures (not tests): the simulator's throughput, the Kafka stream provider's, and the user
-# grains' with persistence on PostgreSQL.
+# Benchmarks that print figures (not tests): the simulator's throughput, the Kafka stream provider's, the user
+# grains' with persistence on PostgreSQL, and the churn model's training time and prediction latency.
 #
-#   ./bench.sh                      all benchmarks
+#   ./bench.sh                      all benchmarks but predict (producer, streaming, users, training)
 #   ./bench.sh producer             simulator → NDJSON (serialisation alone) and simulator → local broker (Kafka protocol)
 #   ./bench.sh streaming [OPTIONS]  Kafka → Orleans subscriber grains through Streaming.Kafka, against a plain consumer
 #                                   on the same data (OPTIONS go to the benchmark, e.g. --sweep; see its --help)
@@ -10,8 +10,18 @@
 #                                   events/s and PostgreSQL writes/s, against a throwaway PostgreSQL started here with
 #                                   durable settings (fsync, synchronous_commit on). OPTIONS: --events, --users,
 #                                   --partitions, --commit-interval, --sweep (adds a 5 s commit interval), --timeout
+#   ./bench.sh training [OPTIONS]   churn model training time for 100,000 simulated users: history loaded into a fresh
+#                                   database on a throwaway PostgreSQL, then data set, training, model file, each timed.
+#                                   OPTIONS: --users, --days, --sessions-per-day, --churn-horizon, --horizon, --seed
+#   ./bench.sh predict [OPTIONS]    POST /predict under load (requests/s, latency percentiles, CPU of the web API and
+#                                   silo) against the whole pipeline started here by run_all.sh in a temporary home
+#                                   (a bounded simulated history; waits up to PREDICT_READY_TIMEOUT s for a model).
+#                                   OPTIONS: --concurrency, --duration, --warm-up, --users (also the simulator's)
 #
-# Settings (environment): EVENTS=1000000 RUNS=3 USERS=10000 (producer), NO_BUILD=0
+# Settings (environment): EVENTS=1000000 RUNS=3 USERS=10000 (producer), NO_BUILD=0,
+#   PREDICT_READY_TIMEOUT=600, PREDICT_PRODUCER_ARGS="…" (replaces the simulator's arguments of predict),
+#   PREDICT_KNOWN_USERS=1 (predict asks only for users with stored events; 0: user_1..user_N, of whom the ~2 % who
+#   never had an event get 404)
 # Results: printed as a table, and as JSON in .run/bench/<name>.json.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")" && pwd)
@@ -25,10 +35,12 @@ OUT=$ROOT/.run/bench
 WORK=$(mktemp -d /tmp/analytics-bench-XXXXXX)
 BROKER_PID=
 PG_DIR=
+PIPELINE_HOME=
 
 cleanup() {
   [ -n "$BROKER_PID" ] && kill "$BROKER_PID" 2>/dev/null && wait "$BROKER_PID" 2>/dev/null
   stop_postgres
+  stop_pipeline
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -166,6 +178,146 @@ bench_users() {
   [ "$status" -eq 0 ] || die "the users benchmark failed (exit code $status)"
 }
 
+# has_option NAME ARGS…: whether ARGS hold option NAME (as "NAME VALUE" or "NAME=VALUE").
+has_option() {
+  local name=$1 arg; shift
+  for arg in "$@"; do
+    [ "$arg" = "$name" ] || [ "${arg%%=*}" = "$name" ] && return 0
+  done
+  return 1
+}
+
+# The training benchmark runs in one process (simulated history, COPY into raw_events, data set, training, model
+# file); PostgreSQL is this script's throwaway server, where it creates and drops a database of its own.
+bench_training() {
+  log "training: churn model training time for a simulated user base${*:+ ($*)}"
+  mkdir -p "$OUT"
+  start_postgres
+  local status=0
+  local output=(--output "$OUT/training.json")
+  has_option --output "$@" && output=()
+  dotnet "$ROOT/bench/ChurnBenchmark/bin/Release/net10.0/Analytics.ChurnBenchmark.dll" training \
+    --postgres "Host=127.0.0.1;Port=$PG_PORT;Username=postgres;Database=postgres" "${output[@]}" "$@" || status=$?
+  stop_postgres
+  [ "$status" -eq 0 ] || die "the training benchmark failed (exit code $status)"
+}
+
+# The pipeline of the predict benchmark: run_all.sh with its state in a home of its own under $WORK (stopped and
+# deleted with it), on free ports, so that it neither sees nor disturbs a pipeline already running from the checkout.
+start_pipeline() {
+  local producer_args=$1
+  PIPELINE_HOME=$WORK/home
+  mkdir -p "$PIPELINE_HOME"
+  # As root the PostgreSQL server runs as postgres, which must reach its data under the home (mktemp makes $WORK 700).
+  chmod 711 "$WORK"
+  local ports=() port
+  while [ ${#ports[@]} -lt 7 ]; do
+    port=$(free_port)
+    [[ " ${ports[*]} " == *" $port "* ]] || ports+=("$port")
+  done
+  PIPELINE_API_PORT=${ports[0]}
+  log "starting the pipeline (run_all.sh, home $PIPELINE_HOME, API on 127.0.0.1:$PIPELINE_API_PORT); simulator: $producer_args"
+  ANALYTICS_HOME=$PIPELINE_HOME API_PORT=${ports[0]} DASHBOARD_PORT=${ports[1]} SILO_HTTP_PORT=${ports[2]} \
+    BROKER_CONTROL_PORT=${ports[3]} SILO_PORT=${ports[4]} GATEWAY_PORT=${ports[5]} POSTGRES_PORT=${ports[6]} \
+    NO_BUILD=1 PRODUCER_ARGS="$producer_args" "$ROOT/run_all.sh" start >"$WORK/run_all.log" 2>&1 \
+    || { cat "$WORK/run_all.log" >&2; die "the pipeline did not start (run_all.sh)"; }
+}
+
+stop_pipeline() {
+  [ -n "$PIPELINE_HOME" ] || return 0
+  log "stopping the pipeline"
+  ANALYTICS_HOME=$PIPELINE_HOME "$ROOT/run_all.sh" stop >"$WORK/run_all-stop.log" 2>&1 || cat "$WORK/run_all-stop.log" >&2
+  PIPELINE_HOME=
+}
+
+# predict_status USER: the HTTP status of POST /predict for USER (000 when nothing answers).
+predict_status() {
+  curl -s -o /dev/null -w '%{http_code}' --max-time 10 -X POST -H 'Content-Type: application/json' \
+    -d "{\"user_id\":\"$1\"}" "http://127.0.0.1:$PIPELINE_API_PORT/predict" 2>/dev/null || true
+}
+
+# Where the simulator is: "event time …, lag …" from its last progress line.
+simulator_position() {
+  tail -n 1 "$PIPELINE_HOME/.run/logs/producer.log" 2>/dev/null | sed -n 's/.*\(event time [^,]*\), \(lag .*\)$/\1, \2/p'
+}
+
+# A user with stored events (user_1 may be one of the ~2 % who churn before their first session).
+stored_user() {
+  local port
+  port=$(sed -n 's/^PGPORT=//p' "$PIPELINE_HOME/.run/env" 2>/dev/null)
+  local user=
+  [ -n "$port" ] && user=$("$(pg_bindir)/psql" -h 127.0.0.1 -p "$port" -U postgres -d analytics -tAc "select user_id from raw_events limit 1" 2>/dev/null)
+  echo "${user:-user_1}"
+}
+
+pipeline_events() {
+  local port
+  port=$(sed -n 's/^PGPORT=//p' "$PIPELINE_HOME/.run/env" 2>/dev/null)
+  [ -n "$port" ] && "$(pg_bindir)/psql" -h 127.0.0.1 -p "$port" -U postgres -d analytics -tAc "select count(*) from raw_events" 2>/dev/null || echo "?"
+}
+
+# The predict benchmark: the whole pipeline with a bounded simulated history (users, 14 days, one session a day on
+# average, sent at 6,000x so that the history takes ~4 minutes, then live), a wait until POST /predict answers 200
+# for user_1 (the pipeline trains its first model once the history is in), then the load.
+bench_predict() {
+  log "predict: POST /predict under load against the whole pipeline${*:+ ($*)}"
+  mkdir -p "$OUT"
+  # --users of OPTIONS is the simulator's too: the benchmark asks for user_1..user_N.
+  local users=5000 arg prev=
+  for arg in "$@"; do
+    [ "$prev" = --users ] && users=$arg
+    case "$arg" in --users=*) users=${arg#--users=} ;; esac
+    prev=$arg
+  done
+  start_pipeline "${PREDICT_PRODUCER_ARGS:-"--users $users --start -14d --churn-horizon 14d --sessions-per-day 1 --speed 6000 --rate 20000 --truth $WORK/truth.jsonl"}"
+
+  local timeout=${PREDICT_READY_TIMEOUT:-600} started status next_line=0 elapsed
+  started=$(date +%s)
+  log "waiting for POST /predict to answer 200 for a stored user (history, then the first model; up to $timeout s)"
+  while true; do
+    status=$(predict_status "$(stored_user)")
+    [ "$status" = 200 ] && break
+    elapsed=$(( $(date +%s) - started ))
+    if [ "$elapsed" -ge "$timeout" ]; then
+      echo "POST /predict still answers $status after $timeout s. Last lines of the pipeline's logs:" >&2
+      local file
+      for file in "$PIPELINE_HOME"/.run/logs/*.log; do
+        [ -f "$file" ] && [ "${file##*/}" != initdb.log ] || continue
+        echo "--- $file ---" >&2
+        tail -n 15 "$file" >&2
+      done
+      die "POST /predict did not answer 200 within $timeout s (PREDICT_READY_TIMEOUT)"
+    fi
+    if [ "$elapsed" -ge "$next_line" ]; then
+      log "  $elapsed s: /predict answers $status; raw_events holds $(pipeline_events) events; simulator: $(simulator_position)"
+      next_line=$((next_line + 10))
+    fi
+    sleep 2
+  done
+  log "POST /predict answered 200 after $(( $(date +%s) - started )) s (raw_events: $(pipeline_events) events)"
+
+  local extra=() pid
+  if [ "${PREDICT_KNOWN_USERS:-1}" = 1 ]; then
+    # Only users with stored events (for a /predict that answers 404 for the others: ~2 % of the simulated users
+    # churn before their first session).
+    "$(pg_bindir)/psql" -h 127.0.0.1 -p "$(sed -n 's/^PGPORT=//p' "$PIPELINE_HOME/.run/env")" -U postgres -d analytics -tAc \
+      "select distinct user_id from raw_events" >"$WORK/user-ids.txt" || die "could not list the users of raw_events"
+    log "asking for the $(wc -l <"$WORK/user-ids.txt") users with stored events (PREDICT_KNOWN_USERS=1)"
+    has_option --user-ids "$@" || extra+=(--user-ids "$WORK/user-ids.txt")
+  else
+    has_option --users "$@" || has_option --user-ids "$@" || extra+=(--users "$users")
+  fi
+  has_option --output "$@" || extra+=(--output "$OUT/predict.json")
+  for pid in webapi silo; do
+    [ -s "$PIPELINE_HOME/.run/pids/$pid.pid" ] && extra+=(--pid "$(cat "$PIPELINE_HOME/.run/pids/$pid.pid")")
+  done
+  local status=0
+  dotnet "$ROOT/bench/ChurnBenchmark/bin/Release/net10.0/Analytics.ChurnBenchmark.dll" predict \
+    --url "http://127.0.0.1:$PIPELINE_API_PORT" "${extra[@]}" "$@" || status=$?
+  stop_pipeline
+  [ "$status" -eq 0 ] || die "the predict benchmark failed (exit code $status)"
+}
+
 build() {
   [ "${NO_BUILD:-0}" = 1 ] && return
   log "building (Release)"
@@ -179,7 +331,11 @@ case "${1:-all}" in
   producer) ensure_prerequisites; build Services.slnf; bench_producer ;;
   streaming) shift; ensure_prerequisites; build bench/StreamingBenchmark; bench_streaming "$@" ;;
   users) shift; ensure_prerequisites; build bench/StreamingBenchmark; bench_users "$@" ;;
-  all) ensure_prerequisites; build Services.slnf bench/StreamingBenchmark; bench_producer; echo; bench_streaming; echo; bench_users ;;
-  -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//' ;;
+  training) shift; ensure_prerequisites; build bench/ChurnBenchmark; bench_training "$@" ;;
+  predict) shift; ensure_prerequisites; build Services.slnf bench/ChurnBenchmark; bench_predict "$@" ;;
+  all)
+    ensure_prerequisites; build Services.slnf bench/StreamingBenchmark bench/ChurnBenchmark
+    bench_producer; echo; bench_streaming; echo; bench_users; echo; bench_training ;;
+  -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0" ;;
   *) die "unknown benchmark '$1' (see ./bench.sh --help)" ;;
 esac

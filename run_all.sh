@@ -43,11 +43,12 @@ SILO_PORT=${SILO_PORT:-11111}
 GATEWAY_PORT=${GATEWAY_PORT:-30000}
 POSTGRES_PORT=${POSTGRES_PORT:-5432}
 KAFKA_PARTITIONS=${KAFKA_PARTITIONS:-8}
-# The simulator: 5,000 shoppers with a few late, duplicate and malformed events on purpose. On the first start it
-# back-fills 7 days of history (at 3,600x: about 3 minutes), then runs live; later starts continue live only, since the
-# stored history is already there. PRODUCER_ARGS replaces all of this.
-SIMULATION_ARGS="--users 5000 --late-fraction 0.01 --duplicate-fraction 0.005 --malformed-fraction 0.001 --truth $RUN/truth.jsonl"
-HISTORY_ARGS="--start -7d --speed 3600 --rate 20000"
+# The simulator: 5,000 shoppers with a few late, duplicate and malformed events on purpose, and churn spread over two
+# weeks. On the first start it back-fills 14 days of history (about 1.5 million events; at 3,600x about 6 minutes),
+# then runs live; later starts continue live only, since the stored history is already there. The web API trains the
+# first churn model as soon as that history is in (Retraining:TrainWhenMissing). PRODUCER_ARGS replaces all of this.
+SIMULATION_ARGS="--users 5000 --churn-horizon 14d --late-fraction 0.01 --duplicate-fraction 0.005 --malformed-fraction 0.001 --truth $RUN/truth.jsonl"
+HISTORY_ARGS="--start -14d --speed 3600 --rate 20000"
 SERVICES=(producer webapi silo localbroker)   # stop order
 
 usage() { sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; }
@@ -243,6 +244,7 @@ ENV
 
   log "starting the web API and dashboard"
   start_service webapi WebApi "Postgres__ConnectionString=$pgconn" "Orleans__GatewayPort=$GATEWAY_PORT" "Churn__ModelDirectory=$MODELS" \
+    "Retraining__TrainWhenMissing=true" \
     "Urls=http://127.0.0.1:$API_PORT;http://127.0.0.1:$DASHBOARD_PORT" --
   wait_http "http://127.0.0.1:$API_PORT/health/ready" 60 webapi "$PIDS/webapi.pid" \
     || fail_start "the web API did not become ready" "$LOGS/webapi.log"

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Microsoft.ML;
@@ -29,6 +30,12 @@ public sealed record ChurnModelMetadata
 
     /// <summary>A logistic regression on recency alone, on the same users.</summary>
     public required ChurnMetrics Baseline { get; init; }
+
+    /// <summary>
+    /// The model and the baseline on the held-out users against the simulator's hidden truth (churned by cutoff +
+    /// horizon); null when the training had no truth file.
+    /// </summary>
+    public ChurnTruthMetrics? TruthMetrics { get; init; }
 }
 
 /// <summary>
@@ -47,17 +54,33 @@ public static class ChurnModelFile
         Converters = { new JsonStringEnumConverter() },
     };
 
+    /// <summary>The serialiser settings of <c>model.json</c> (camelCase), also used for the metrics in <c>churn_models</c>.</summary>
+    internal static JsonSerializerOptions JsonOptions => Json;
+
     /// <summary>Writes <paramref name="result"/> into <paramref name="directory"/> and returns its metadata.</summary>
     public static async Task<ChurnModelMetadata> SaveAsync(
         ChurnTrainingResult result, DateTimeOffset cutoff, TimeSpan horizon, string directory, TimeProvider time, CancellationToken cancellationToken = default)
     {
+        var metadata = Describe(result, cutoff, horizon, time);
+        await SaveAsync(result, metadata, directory, cancellationToken).ConfigureAwait(false);
+        return metadata;
+    }
+
+    /// <summary>
+    /// The metadata of <paramref name="result"/>, trained now, with a new version: <c>churn-</c>, the UTC training time
+    /// to the millisecond and four random hex digits (<c>churn-20260601T120000.123Z-3f9a</c>), so two trainings in the
+    /// same millisecond still get different versions.
+    /// </summary>
+    public static ChurnModelMetadata Describe(
+        ChurnTrainingResult result, DateTimeOffset cutoff, TimeSpan horizon, TimeProvider time, ChurnTruthMetrics? truthMetrics = null)
+    {
         ArgumentNullException.ThrowIfNull(result);
         ArgumentNullException.ThrowIfNull(time);
-        Directory.CreateDirectory(directory);
         var trainedAt = time.GetUtcNow();
-        var metadata = new ChurnModelMetadata
+        return new ChurnModelMetadata
         {
-            Version = "churn-" + trainedAt.UtcDateTime.ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture),
+            Version = "churn-" + trainedAt.UtcDateTime.ToString("yyyyMMdd'T'HHmmss.fff'Z'", CultureInfo.InvariantCulture)
+                + "-" + RandomNumberGenerator.GetHexString(4, lowercase: true),
             TrainedAt = trainedAt,
             Cutoff = cutoff,
             Horizon = horizon,
@@ -66,8 +89,16 @@ public static class ChurnModelFile
             TestUsers = result.TestUsers,
             Metrics = result.Metrics,
             Baseline = result.Baseline,
+            TruthMetrics = truthMetrics,
         };
+    }
 
+    /// <summary>Writes <paramref name="result"/>'s model and <paramref name="metadata"/> into <paramref name="directory"/>.</summary>
+    public static async Task SaveAsync(ChurnTrainingResult result, ChurnModelMetadata metadata, string directory, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(result);
+        ArgumentNullException.ThrowIfNull(metadata);
+        Directory.CreateDirectory(directory);
         var modelPath = Path.Combine(directory, ModelName);
         var modelTemp = modelPath + ".tmp";
         new MLContext().Model.Save(result.Model, result.InputSchema, modelTemp);
@@ -77,7 +108,6 @@ public static class ChurnModelFile
         var metadataTemp = metadataPath + ".tmp";
         await File.WriteAllTextAsync(metadataTemp, JsonSerializer.Serialize(metadata, Json), cancellationToken).ConfigureAwait(false);
         File.Move(metadataTemp, metadataPath, overwrite: true);
-        return metadata;
     }
 
     /// <summary>Reads the model and its metadata from <paramref name="directory"/>.</summary>

@@ -67,8 +67,23 @@ public sealed record ChurnMetrics(double Auc, double Accuracy, double Precision,
 }
 
 /// <summary>A trained model with its held-out metrics and the recency-only baseline's on the same users.</summary>
+/// <param name="Model">The churn model (input <see cref="ChurnModelInput"/>, output <see cref="ChurnModelOutput"/>).</param>
+/// <param name="InputSchema">The schema of <see cref="ChurnModelInput"/>, needed to save the model.</param>
+/// <param name="TrainingUsers">Users the model was fitted on.</param>
+/// <param name="TestUsers">Users held out (<see cref="ChurnTrainer.IsHeldOut"/> with <paramref name="TestFraction"/>).</param>
+/// <param name="Metrics">The model on the held-out users.</param>
+/// <param name="Baseline">The recency-only baseline on the same users.</param>
+/// <param name="BaselineModel">The recency-only baseline itself (reads <see cref="ChurnModelInput.Recency"/>), to score it on other labels.</param>
+/// <param name="TestFraction">The share of users held out, which decides who <see cref="ChurnTrainer.IsHeldOut"/> says was.</param>
 public sealed record ChurnTrainingResult(
-    ITransformer Model, DataViewSchema InputSchema, int TrainingUsers, int TestUsers, ChurnMetrics Metrics, ChurnMetrics Baseline);
+    ITransformer Model,
+    DataViewSchema InputSchema,
+    int TrainingUsers,
+    int TestUsers,
+    ChurnMetrics Metrics,
+    ChurnMetrics Baseline,
+    ITransformer BaselineModel,
+    double TestFraction);
 
 /// <summary>
 /// Trains the churn model: min-max normalisation of the features, then an L-BFGS logistic regression. Users are split
@@ -88,7 +103,7 @@ public sealed class ChurnTrainer(int seed = 42)
         var test = new List<ChurnModelInput>();
         foreach (var example in examples)
         {
-            (IsTestUser(example.Features.UserId, testFraction) ? test : training).Add(ChurnModelInput.From(example.Features, example.Churned));
+            (IsHeldOut(example.Features.UserId, testFraction) ? test : training).Add(ChurnModelInput.From(example.Features, example.Churned));
         }
 
         if (training.Select(t => t.Label).Distinct().Count() < 2 || test.Select(t => t.Label).Distinct().Count() < 2)
@@ -107,18 +122,19 @@ public sealed class ChurnTrainer(int seed = 42)
             training.Count,
             test.Count,
             ChurnMetrics.From(_ml.BinaryClassification.Evaluate(model.Transform(testData))),
-            ChurnMetrics.From(_ml.BinaryClassification.Evaluate(baseline.Transform(testData))));
+            ChurnMetrics.From(_ml.BinaryClassification.Evaluate(baseline.Transform(testData))),
+            baseline,
+            testFraction);
     }
 
-    private IEstimator<ITransformer> Pipeline(string featureColumn)
-        => _ml.Transforms.NormalizeMinMax("NormalizedFeatures", featureColumn)
-            .Append(_ml.BinaryClassification.Trainers.LbfgsLogisticRegression(
-                labelColumnName: nameof(ChurnModelInput.Label), featureColumnName: "NormalizedFeatures"));
-
-    // About testFraction of all users, the same ones every time (FNV-1a of the id: stable across runs and machines,
-    // unlike string.GetHashCode).
-    private static bool IsTestUser(string userId, double testFraction)
+    /// <summary>
+    /// Whether <see cref="Train"/> holds <paramref name="userId"/> out of training with this
+    /// <paramref name="testFraction"/>: about that share of all users, the same ones every time.
+    /// </summary>
+    public static bool IsHeldOut(string userId, double testFraction)
     {
+        ArgumentNullException.ThrowIfNull(userId);
+        // FNV-1a of the id: stable across runs and machines, unlike string.GetHashCode.
         var hash = 2166136261u;
         foreach (var c in userId)
         {
@@ -127,4 +143,9 @@ public sealed class ChurnTrainer(int seed = 42)
 
         return hash < testFraction * uint.MaxValue;
     }
+
+    private IEstimator<ITransformer> Pipeline(string featureColumn)
+        => _ml.Transforms.NormalizeMinMax("NormalizedFeatures", featureColumn)
+            .Append(_ml.BinaryClassification.Trainers.LbfgsLogisticRegression(
+                labelColumnName: nameof(ChurnModelInput.Label), featureColumnName: "NormalizedFeatures"));
 }

@@ -64,4 +64,13 @@ public sealed class ChurnHistoryReader
         var value = await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);
         return value is DateTime latest ? new DateTimeOffset(latest, TimeSpan.Zero) : null;
     }
+
+    /// <summary>The earliest and latest event times stored, or null when there is none.</summary>
+    public async Task<(DateTimeOffset Earliest, DateTimeOffset Latest)?> ReadEventTimeRangeAsync(CancellationToken cancellationToken)
+    {
+        await using var command = _dataSource.CreateCommand("SELECT min(event_time), max(event_time) FROM raw_events");
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        if (!await reader.ReadAsync(cancellationToken).ConfigureAwait(false) || reader.IsDBNull(0)) return null;
+        return (reader.GetFieldValue<DateTimeOffset>(0), reader.GetFieldValue<DateTimeOffset>(1));
+    }
 }

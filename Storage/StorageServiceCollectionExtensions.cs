@@ -49,6 +49,7 @@ public static class StorageServiceCollectionExtensions
         services.TryAddSingleton<UserEventHistoryReader>();
         services.TryAddSingleton<FunnelStore>();
         services.TryAddSingleton<ChurnHistoryReader>();
+        services.TryAddSingleton<ChurnModelRegistry>();
         services.TryAddSingleton<ChurnPredictionStore>();
         return services;
     }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using Analytics.Churn;
 using Analytics.Storage;
@@ -10,8 +9,10 @@ namespace Analytics.Trainer;
 
 /// <summary>
 /// One training run: settings from appsettings.json, environment variables (<c>Training__Horizon</c>) and the command
-/// line (<c>--Training:Horizon 3.00:00:00</c>); the point-in-time data set from PostgreSQL; training; the model files;
-/// the metrics table. Exit codes: 0 trained; 1 failed (the message says why); 2 invalid setting.
+/// line (<c>--Training:Horizon 3.00:00:00</c>); the database migrated if it is behind; then <see cref="ChurnTrainingRun"/>
+/// (point-in-time data set from PostgreSQL, training, model files, a <c>churn_models</c> row) and the metrics table,
+/// with two more columns against the simulator's hidden truth when <c>Training:TruthFile</c> is set.
+/// Exit codes: 0 trained; 1 failed (the message says why); 2 invalid setting.
 /// </summary>
 public static class TrainerApp
 {
@@ -38,52 +39,54 @@ public static class TrainerApp
             .BuildServiceProvider();
         try
         {
-            return await TrainAsync(options, services.GetRequiredService<ChurnHistoryReader>(), output, progress, time, cancellationToken).ConfigureAwait(false);
+            // The migrations are idempotent and serialised by the migrator itself; they make sure churn_models exists.
+            await services.MigrateAnalyticsDatabaseAsync(cancellationToken).ConfigureAwait(false);
+            var run = new ChurnTrainingRun(services.GetRequiredService<ChurnHistoryReader>(), services.GetRequiredService<ChurnModelRegistry>(), time);
+            var outcome = await run.RunAsync(options.ToRunOptions(), new WriterProgress(progress), cancellationToken).ConfigureAwait(false);
+            await WriteTableAsync(outcome, options, output).ConfigureAwait(false);
+            return 0;
         }
-        catch (Exception ex) when (ex is InvalidOperationException or Npgsql.NpgsqlException)
+        catch (Exception ex) when (ex is InvalidOperationException or Npgsql.NpgsqlException or TimeoutException)
         {
             await progress.WriteLineAsync($"error: {ex.Message}").ConfigureAwait(false);
             return 1;
         }
     }
 
-    private static async Task<int> TrainAsync(
-        TrainingOptions options, ChurnHistoryReader history, TextWriter output, TextWriter progress, TimeProvider time, CancellationToken cancellationToken)
+    private static async Task WriteTableAsync(ChurnTrainingOutcome outcome, TrainingOptions options, TextWriter output)
     {
-        var clock = Stopwatch.StartNew();
-        var cutoff = options.Cutoff ?? (await history.ReadLatestEventTimeAsync(cancellationToken).ConfigureAwait(false) is { } latest
-            ? latest - options.Horizon
-            : throw new InvalidOperationException("raw_events is empty: there is nothing to train on."));
-        await progress.WriteLineAsync(Invariant($"building the data set: features as of {cutoff:O}, churned = no event in the following {options.Horizon}")).ConfigureAwait(false);
-        var examples = await new ChurnDatasetBuilder(history)
-            .BuildAsync(cutoff, options.Horizon, new Progress<int>(users => progress.WriteLine(Invariant($"  {users:N0} users"))), cancellationToken)
-            .ConfigureAwait(false);
-        var churned = examples.Count(e => e.Churned);
-        await progress.WriteLineAsync(Invariant($"data set: {examples.Count:N0} users, {churned:N0} churned ({(examples.Count == 0 ? 0 : churned / (double)examples.Count):P1}), built in {clock.Elapsed.TotalSeconds:0.0} s")).ConfigureAwait(false);
-
-        var training = Stopwatch.StartNew();
-        await progress.WriteLineAsync("training: min-max normalisation, L-BFGS logistic regression; baseline: the same on recency alone").ConfigureAwait(false);
-        var result = new ChurnTrainer(options.Seed).Train(examples, options.TestFraction);
-        var metadata = await ChurnModelFile.SaveAsync(result, cutoff, options.Horizon, options.ModelDirectory, time, cancellationToken).ConfigureAwait(false);
-
-        await output.WriteLineAsync(Invariant($"churn model {metadata.Version}: cutoff {cutoff:O}, horizon {options.Horizon}, {result.TrainingUsers:N0} training users, {result.TestUsers:N0} held-out users; trained in {training.Elapsed.TotalSeconds:0.0} s")).ConfigureAwait(false);
-        await output.WriteLineAsync("metric      model   recency baseline").ConfigureAwait(false);
-        foreach (var (name, model, baseline) in new[]
+        var metadata = outcome.Metadata;
+        var truth = metadata.TruthMetrics;
+        await output.WriteLineAsync(Invariant($"churn model {metadata.Version}: cutoff {metadata.Cutoff:O}, horizon {metadata.Horizon}, {metadata.TrainingUsers:N0} training users, {metadata.TestUsers:N0} held-out users; trained in {outcome.TrainingTime.TotalSeconds:0.0} s")).ConfigureAwait(false);
+        await output.WriteLineAsync("metric      model   recency baseline" + (truth is null ? "" : "   model vs truth   baseline vs truth")).ConfigureAwait(false);
+        foreach (var (name, select) in new (string, Func<ChurnMetrics, double>)[]
         {
-            ("AUC", result.Metrics.Auc, result.Baseline.Auc),
-            ("accuracy", result.Metrics.Accuracy, result.Baseline.Accuracy),
-            ("precision", result.Metrics.Precision, result.Baseline.Precision),
-            ("recall", result.Metrics.Recall, result.Baseline.Recall),
-            ("F1", result.Metrics.F1, result.Baseline.F1),
-            ("log-loss", result.Metrics.LogLoss, result.Baseline.LogLoss),
+            ("AUC", m => m.Auc),
+            ("accuracy", m => m.Accuracy),
+            ("precision", m => m.Precision),
+            ("recall", m => m.Recall),
+            ("F1", m => m.F1),
+            ("log-loss", m => m.LogLoss),
         })
         {
-            await output.WriteLineAsync(Invariant($"{name,-10} {model,6:0.000}   {baseline,6:0.000}")).ConfigureAwait(false);
+            var row = Invariant($"{name,-10} {select(metadata.Metrics),6:0.000}   {select(metadata.Baseline),6:0.000}");
+            if (truth is not null) row += Invariant($"{"",13}{select(truth.Model),6:0.000}{"",11}{select(truth.Baseline),6:0.000}");
+            await output.WriteLineAsync(row).ConfigureAwait(false);
+        }
+
+        if (truth is not null)
+        {
+            await output.WriteLineAsync(Invariant($"truth: {truth.Users:N0} held-out users in the truth file, {truth.Churned:N0} of them churned by {metadata.Cutoff + metadata.Horizon:O}{(truth.Unknown > 0 ? $"; {truth.Unknown:N0} not in it" : "")}")).ConfigureAwait(false);
         }
 
         await output.WriteLineAsync($"written: {Path.Combine(options.ModelDirectory, ChurnModelFile.ModelName)}, {Path.Combine(options.ModelDirectory, ChurnModelFile.MetadataName)}").ConfigureAwait(false);
-        return 0;
     }
 
     private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
+
+    /// <summary>Progress lines written at once, in order (<see cref="Progress{T}"/> would post them to the thread pool).</summary>
+    private sealed class WriterProgress(TextWriter writer) : IProgress<string>
+    {
+        public void Report(string value) => writer.WriteLine(value);
+    }
 }

@@ -12,6 +12,7 @@ app.MapWebApiHealth();
 app.MapIngestionApi();
 app.MapFunnelApi();
 app.MapChurnApi();
+app.MapAdminApi();
 
 await app.RunAsync();
 

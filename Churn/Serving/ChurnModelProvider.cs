@@ -58,7 +58,10 @@ public sealed partial class ChurnModelProvider(
         try
         {
             var (model, metadata) = await ChurnModelFile.LoadAsync(_ml, _options.ModelDirectory, cancellationToken).ConfigureAwait(false);
-            _seenWriteTime = writeTime;
+            // A training that finished meanwhile may have replaced model.zip after model.json was read: then this pair
+            // may not match, and the next check loads the new pair (model.json is written last).
+            metadataFile.Refresh();
+            if (metadataFile.LastWriteTimeUtc == writeTime) _seenWriteTime = writeTime;
             if (_current?.Metadata.Version == metadata.Version) return false;
             var previous = _current?.Metadata.Version;
             _current = new LoadedModel(metadata, new DefaultObjectPool<PredictionEngine<ChurnModelInput, ChurnModelOutput>>(

@@ -119,10 +119,20 @@ public sealed partial class UserGrain(
         return Task.CompletedTask;
     }
 
-    public Task<UserSummary> GetSummaryAsync() => Task.FromResult(state.State.Behaviour.Summarize(this.GetPrimaryKeyString()));
+    public Task<UserSummary> GetSummaryAsync()
+    {
+        var summary = state.State.Behaviour.Summarize(this.GetPrimaryKeyString());
+        if (summary.FirstEventTime is null) DeactivateOnIdle();
+        return Task.FromResult(summary);
+    }
 
     public Task<ChurnFeatures> GetFeaturesAsync(DateTimeOffset? asOf = null)
-        => Task.FromResult(state.State.Behaviour.Features(this.GetPrimaryKeyString(), asOf ?? Now()));
+    {
+        var features = state.State.Behaviour.Features(this.GetPrimaryKeyString(), asOf ?? Now());
+        // A lookup of a user never seen (an unknown id at /predict) leaves no activation behind for the idle timeout.
+        if (features.FirstEventTime is null) DeactivateOnIdle();
+        return Task.FromResult(features);
+    }
 
     /// <summary>Applies the user's stored events that the snapshot does not hold (written since, or lost with a dead activation).</summary>
     private async Task CatchUpAsync(CancellationToken cancellationToken)

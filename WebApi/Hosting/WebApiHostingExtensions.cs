@@ -1,6 +1,7 @@
 using System.Net;
 using Analytics.Churn.Serving;
 using Analytics.Storage;
+using Analytics.WebApi.Churn;
 using Microsoft.Extensions.Options;
 using Orleans.Configuration;
 
@@ -16,6 +17,7 @@ public static class WebApiHostingExtensions
         builder.Services.AddSingleton(TimeProvider.System);
         builder.AddClusterClient();
         builder.Services.AddChurnServing(builder.Configuration);
+        builder.Services.AddRetraining(builder.Configuration);
         builder.Services.AddHealthChecks().AddCheck<PostgresHealthCheck>("postgres", tags: ["ready"]);
         return builder;
     }

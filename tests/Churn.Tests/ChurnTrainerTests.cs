@@ -33,6 +33,20 @@ public sealed class ChurnTrainerTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void IsHeldOut_IsTheTrainersSplit_StableAndNested()
+    {
+        var examples = Synthetic(2_000, seed: 11);
+
+        var result = new ChurnTrainer().Train(examples, testFraction: 0.3);
+
+        Assert.Equal(0.3, result.TestFraction);
+        Assert.Equal(examples.Count(e => ChurnTrainer.IsHeldOut(e.Features.UserId, 0.3)), result.TestUsers);
+        // A larger fraction holds out more users, and every user a smaller one did.
+        Assert.All(examples, e => Assert.True(!ChurnTrainer.IsHeldOut(e.Features.UserId, 0.2) || ChurnTrainer.IsHeldOut(e.Features.UserId, 0.3), e.Features.UserId));
+        Assert.InRange(examples.Count(e => ChurnTrainer.IsHeldOut(e.Features.UserId, 0.2)), 300, 500);
+    }
+
+    [Fact]
     public void OnlyOneClass_IsRefusedWithAClearMessage()
     {
         var examples = Synthetic(500, seed: 1).Select(e => e with { Churned = false }).ToList();

@@ -40,6 +40,10 @@ public sealed class RunAllTests : IDisposable
             ["GATEWAY_PORT"] = FreePorts.NextAsText(),
             ["POSTGRES_PORT"] = FreePorts.NextAsText(),
             ["PRODUCER_ARGS"] = "--users 300 --start -2d --speed 0 --rate 400 --malformed-fraction 0.01",
+            // The first churn model is trained once a day of history is in (the default wants two weeks), on a short horizon.
+            ["Retraining__MinimumHistory"] = "1.00:00:00",
+            ["Retraining__CheckInterval"] = "00:00:02",
+            ["Training__Horizon"] = "06:00:00",
         };
     }
 
@@ -89,6 +93,29 @@ public sealed class RunAllTests : IDisposable
             Assert.Equal(System.Net.HttpStatusCode.BadRequest, bad.StatusCode);
             Assert.Equal("application/problem+json", bad.Content.Headers.ContentType?.MediaType);
             Assert.Contains("hours", await bad.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+
+            // No model was shipped: the web API trains the first one from the history, /predict serves it, and the
+            // silo's scoring pass (a reminder, every minute) writes live predictions with it.
+            var user = await ScalarAsync<string>(data, "SELECT user_id FROM churn_features ORDER BY user_id LIMIT 1");
+            JsonElement prediction = default;
+            await Eventually.UntilAsync(
+                async () =>
+                {
+                    using var response = await http.PostAsync(
+                        new Uri($"{env["API_URL"]}/predict"), new StringContent($"{{\"user_id\":\"{user}\"}}", System.Text.Encoding.UTF8, "application/json"));
+                    if (response.StatusCode != System.Net.HttpStatusCode.OK) return false;
+                    prediction = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
+                    return true;
+                },
+                TimeSpan.FromSeconds(120),
+                "a first churn model, trained by the web API, to answer POST /predict");
+            var version = prediction.GetProperty("model_version").GetString();
+            Assert.True(File.Exists(Path.Combine(_home, "models", "model.json")), "the model was not written to <home>/models");
+            await Eventually.UntilAsync(
+                async () => await ScalarAsync<long>(data, $"SELECT count(*) FROM churn_predictions WHERE model_version = '{version}'") > 0,
+                TimeSpan.FromSeconds(150),
+                "live predictions of that model in churn_predictions");
+
             var page = await http.GetStringAsync(new Uri(env["DASHBOARD_URL"]));
             Assert.Contains("<title>User analytics", page, StringComparison.Ordinal);
         }
@@ -160,6 +187,12 @@ public sealed class RunAllTests : IDisposable
     {
         await using var command = data.CreateCommand($"select count(*) from {table}");
         return (long)(await command.ExecuteScalarAsync())!;
+    }
+
+    private static async Task<T> ScalarAsync<T>(NpgsqlDataSource data, string sql)
+    {
+        await using var command = data.CreateCommand(sql);
+        return (T)(await command.ExecuteScalarAsync())!;
     }
 
     private static bool IsRunning(int pid)

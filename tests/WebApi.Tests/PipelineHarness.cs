@@ -141,7 +141,10 @@ public sealed class PipelineHarness : IAsyncLifetime
         Directory.Delete(ModelDirectory, recursive: true);
     }
 
-    /// <summary>Users <c>web_0</c>…: user k has 2 + k events spread over the last k/2 days, so their features differ.</summary>
+    /// <summary>
+    /// Users <c>web_0</c>…: user k has 2 + k events spread over k/2 days, so their features differ; even users are
+    /// active up to now, odd ones stopped three days ago (so a model trained with a one-day horizon sees both classes).
+    /// </summary>
     private static List<UserEvent> MakeEvents()
     {
         var now = DateTimeOffset.FromUnixTimeMilliseconds(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
@@ -162,7 +165,7 @@ public sealed class PipelineHarness : IAsyncLifetime
                     ProductId = $"p-{i % 7}",
                     Category = i % 2 == 0 ? "books" : "toys",
                     Price = 5m + i,
-                    EventTime = now - span + span / count * i,
+                    EventTime = now - span + span / count * i - (user % 2 == 1 ? TimeSpan.FromDays(3) : TimeSpan.Zero),
                     Device = "mobile",
                     Channel = "organic",
                 });
