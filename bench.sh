@@ -16,7 +16,8 @@
 #   ./bench.sh predict [OPTIONS]    POST /predict under load (requests/s, latency percentiles, CPU of the web API and
 #                                   silo) against the whole pipeline started here by run_all.sh in a temporary home
 #                                   (a bounded simulated history; waits up to PREDICT_READY_TIMEOUT s for a model).
-#                                   OPTIONS: --concurrency, --duration, --warm-up, --users (also the simulator's)
+#                                   OPTIONS: --concurrency (default: 8, 16 and 32 in turn, PREDICT_CONCURRENCY),
+#                                   --duration, --warm-up, --users (also the simulator's)
 #
 # Settings (environment): EVENTS=1000000 RUNS=3 USERS=10000 (producer), NO_BUILD=0,
 #   PREDICT_READY_TIMEOUT=600, PREDICT_PRODUCER_ARGS="…" (replaces the simulator's arguments of predict),
@@ -307,13 +308,24 @@ bench_predict() {
   else
     has_option --users "$@" || has_option --user-ids "$@" || extra+=(--users "$users")
   fi
-  has_option --output "$@" || extra+=(--output "$OUT/predict.json")
   for pid in webapi silo; do
     [ -s "$PIPELINE_HOME/.run/pids/$pid.pid" ] && extra+=(--pid "$(cat "$PIPELINE_HOME/.run/pids/$pid.pid")")
   done
-  local status=0
-  dotnet "$ROOT/bench/ChurnBenchmark/bin/Release/net10.0/Analytics.ChurnBenchmark.dll" predict \
-    --url "http://127.0.0.1:$PIPELINE_API_PORT" "${extra[@]}" "$@" || status=$?
+  # Latency is a matter of how many requests are in flight on two cores: unless OPTIONS name one, the same warm
+  # pipeline is measured at 8, 16 and 32 concurrent requests (predict-c<N>.json each).
+  local status=0 concurrency
+  if has_option --concurrency "$@"; then
+    has_option --output "$@" || extra+=(--output "$OUT/predict.json")
+    dotnet "$ROOT/bench/ChurnBenchmark/bin/Release/net10.0/Analytics.ChurnBenchmark.dll" predict \
+      --url "http://127.0.0.1:$PIPELINE_API_PORT" "${extra[@]}" "$@" || status=$?
+  else
+    for concurrency in ${PREDICT_CONCURRENCY:-8 16 32}; do
+      [ "$status" -eq 0 ] || break
+      dotnet "$ROOT/bench/ChurnBenchmark/bin/Release/net10.0/Analytics.ChurnBenchmark.dll" predict \
+        --url "http://127.0.0.1:$PIPELINE_API_PORT" "${extra[@]}" --concurrency "$concurrency" --output "$OUT/predict-c$concurrency.json" "$@" \
+        || status=$?
+    done
+  fi
   stop_pipeline
   [ "$status" -eq 0 ] || die "the predict benchmark failed (exit code $status)"
 }
