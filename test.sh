@@ -9,6 +9,7 @@ source "$ROOT/scripts/common.sh"
 cd "$ROOT"
 
 ensure_prerequisites
+ensure_browser
 
 RESULTS=$ROOT/TestResults
 rm -rf "$RESULTS"

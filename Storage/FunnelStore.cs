@@ -119,7 +119,7 @@ public sealed class FunnelStore
                view_to_cart_median_seconds, view_to_cart_p90_seconds, view_to_purchase_median_seconds,
                view_to_purchase_p90_seconds, ordered_final
         FROM funnel_summary
-        WHERE window_start >= $1
+        WHERE window_start >= $1 AND window_start < $2
         ORDER BY window_start
         """;
 
@@ -127,7 +127,34 @@ public sealed class FunnelStore
         SELECT window_start, dimension, value, views, add_to_carts, purchases, unique_viewers, unique_carters,
                unique_purchasers, revenue
         FROM funnel_breakdown
-        WHERE window_start >= $1
+        WHERE window_start >= $1 AND window_start < $2
+        """;
+
+    // The newest window, and sums over the windows that start within $1 (recent) and $2 (late events) before its end:
+    // three range reads of the primary key.
+    private const string ReadHeadlineTotals = """
+        WITH newest AS (
+            SELECT window_start, window_end, views, add_to_carts, purchases, unique_viewers, unique_carters,
+                   unique_purchasers, revenue
+            FROM funnel_summary
+            ORDER BY window_start DESC
+            LIMIT 1
+        )
+        SELECT n.window_start, n.views, n.add_to_carts, n.purchases, n.unique_viewers, n.unique_carters,
+               n.unique_purchasers, n.revenue, r.views, r.add_to_carts, r.purchases, r.unique_viewers, r.unique_carters,
+               r.unique_purchasers, r.revenue, l.late_events
+        FROM newest n
+        CROSS JOIN LATERAL (
+            SELECT coalesce(sum(views), 0)::bigint AS views, coalesce(sum(add_to_carts), 0)::bigint AS add_to_carts,
+                   coalesce(sum(purchases), 0)::bigint AS purchases, coalesce(sum(unique_viewers), 0)::bigint AS unique_viewers,
+                   coalesce(sum(unique_carters), 0)::bigint AS unique_carters,
+                   coalesce(sum(unique_purchasers), 0)::bigint AS unique_purchasers, coalesce(sum(revenue), 0) AS revenue
+            FROM funnel_summary
+            WHERE window_start >= n.window_end - $1 AND window_start <= n.window_start) r
+        CROSS JOIN LATERAL (
+            SELECT coalesce(sum(late_events), 0)::bigint AS late_events
+            FROM funnel_summary
+            WHERE window_start >= n.window_end - $2 AND window_start <= n.window_start) l
         """;
 
     private readonly NpgsqlDataSource _dataSource;
@@ -246,13 +273,20 @@ public sealed class FunnelStore
     }
 
     /// <summary>The windows that start at or after <paramref name="since"/>, oldest first, with their breakdowns.</summary>
-    public async Task<IReadOnlyList<FunnelWindowSnapshot>> ReadRecentAsync(DateTimeOffset since, CancellationToken cancellationToken)
+    public Task<IReadOnlyList<FunnelWindowSnapshot>> ReadRecentAsync(DateTimeOffset since, CancellationToken cancellationToken)
+        => ReadRangeAsync(since, DateTimeOffset.MaxValue, cancellationToken);
+
+    /// <summary>
+    /// The windows that start in [<paramref name="from"/>, <paramref name="to"/>), oldest first, with their breakdowns
+    /// (range reads of the primary keys).
+    /// </summary>
+    public async Task<IReadOnlyList<FunnelWindowSnapshot>> ReadRangeAsync(DateTimeOffset from, DateTimeOffset to, CancellationToken cancellationToken)
     {
         await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         var breakdowns = new Dictionary<DateTimeOffset, (Dictionary<string, FunnelStepCounts> Category, Dictionary<string, FunnelStepCounts> Device)>();
         await using (var command = new NpgsqlCommand(ReadRecentBreakdowns, connection))
         {
-            command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { NpgsqlDbType = NpgsqlDbType.TimestampTz, TypedValue = since.ToUniversalTime() });
+            AddRange(command, from, to);
             await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
             while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
             {
@@ -266,7 +300,7 @@ public sealed class FunnelStore
         var windows = new List<FunnelWindowSnapshot>();
         await using (var command = new NpgsqlCommand(ReadRecentSummaries, connection))
         {
-            command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { NpgsqlDbType = NpgsqlDbType.TimestampTz, TypedValue = since.ToUniversalTime() });
+            AddRange(command, from, to);
             await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
             while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
             {
@@ -300,6 +334,32 @@ public sealed class FunnelStore
         return windows;
     }
 
+    /// <summary>
+    /// The newest window's funnel, the funnel summed over the windows that start within <paramref name="recent"/> before
+    /// its end, and the late events over the windows within <paramref name="lateEventsSpan"/> before it (event time).
+    /// Unique counts are summed per window. Zeros and no start before the first window.
+    /// </summary>
+    public async Task<FunnelHeadline> ReadHeadlineAsync(TimeSpan recent, TimeSpan lateEventsSpan, CancellationToken cancellationToken)
+    {
+        await using var command = _dataSource.CreateCommand(ReadHeadlineTotals);
+        command.Parameters.Add(new NpgsqlParameter<TimeSpan> { NpgsqlDbType = NpgsqlDbType.Interval, TypedValue = recent });
+        command.Parameters.Add(new NpgsqlParameter<TimeSpan> { NpgsqlDbType = NpgsqlDbType.Interval, TypedValue = lateEventsSpan });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        if (!await reader.ReadAsync(cancellationToken).ConfigureAwait(false)) return new FunnelHeadline(null, new(), new(), 0);
+        return new FunnelHeadline(
+            new DateTimeOffset(reader.GetFieldValue<DateTime>(0), TimeSpan.Zero),
+            ReadCounts(reader, 1),
+            ReadCounts(reader, 8),
+            reader.GetInt64(15));
+    }
+
+    // A window start in [from, to); DateTimeOffset.MaxValue stands for no upper bound (PostgreSQL's 'infinity').
+    private static void AddRange(NpgsqlCommand command, DateTimeOffset from, DateTimeOffset to)
+    {
+        command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { NpgsqlDbType = NpgsqlDbType.TimestampTz, TypedValue = from.ToUniversalTime() });
+        command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { NpgsqlDbType = NpgsqlDbType.TimestampTz, TypedValue = to.ToUniversalTime() });
+    }
+
     // views, add_to_carts, purchases, unique_viewers, unique_carters, unique_purchasers, revenue from 'first' on.
     private static FunnelStepCounts ReadCounts(NpgsqlDataReader reader, int first) => new()
     {
@@ -326,3 +386,10 @@ public sealed class FunnelStore
     private static void Add<T>(NpgsqlCommand command, NpgsqlDbType type, IEnumerable<T> values)
         => command.Parameters.Add(new NpgsqlParameter<T[]> { NpgsqlDbType = NpgsqlDbType.Array | type, TypedValue = [.. values] });
 }
+
+/// <summary>The funnel at a glance (<see cref="FunnelStore.ReadHeadlineAsync"/>).</summary>
+/// <param name="NewestWindowStart">The newest window's start; null before the first window.</param>
+/// <param name="Newest">That window's funnel.</param>
+/// <param name="Recent">The funnel summed over the recent windows (unique counts summed per window: an upper bound).</param>
+/// <param name="LateEvents">Late events over the windows of the late-events span.</param>
+public sealed record FunnelHeadline(DateTimeOffset? NewestWindowStart, FunnelStepCounts Newest, FunnelStepCounts Recent, long LateEvents);

@@ -1,6 +1,7 @@
 using Analytics.Dashboard;
 using Analytics.WebApi.Apis;
 using Analytics.WebApi.Hosting;
+using Analytics.WebApi.Live;
 
 var builder = WebApplication.CreateBuilder(args);
 builder.AddWebApi();
@@ -9,10 +10,14 @@ var app = builder.Build();
 app.UseWebApi();
 app.UseDashboard();
 app.MapWebApiHealth();
+app.MapApiDocument();
 app.MapIngestionApi();
 app.MapFunnelApi();
+app.MapKpiApi();
+app.MapUsersApi();
 app.MapChurnApi();
 app.MapAdminApi();
+app.MapDashboardHub();
 
 await app.RunAsync();
 

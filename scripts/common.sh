@@ -38,9 +38,22 @@ ensure_prerequisites() {
   [ -n "$(pg_bindir)" ] || missing+=(postgresql)
   command -v curl >/dev/null 2>&1 || missing+=(curl)
   command -v runuser >/dev/null 2>&1 || missing+=(util-linux)
+  # The dashboard's build runs npm ci (Dashboard/Dashboard.csproj).
+  command -v node >/dev/null 2>&1 || missing+=(nodejs)
+  command -v npm >/dev/null 2>&1 || missing+=(npm)
   [ ${#missing[@]} -eq 0 ] || apt_install "${missing[@]}"
   [ -n "$(pg_bindir)" ] || die "PostgreSQL server binaries not found after installing postgresql"
   export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+}
+
+# The browser the dashboard's Playwright test drives (Debian's chromium; the test never downloads one).
+ensure_browser() {
+  local missing=()
+  [ -x /usr/bin/chromium ] || missing+=(chromium)
+  # Without any font the screenshots show boxes; chromium only recommends one.
+  [ -d /usr/share/fonts/truetype/dejavu ] || missing+=(fonts-dejavu-core)
+  [ ${#missing[@]} -eq 0 ] || apt_install "${missing[@]}"
+  [ -x /usr/bin/chromium ] || die "chromium not found at /usr/bin/chromium after installing it"
 }
 
 # Runs a PostgreSQL server tool as the postgres OS user when we are root (initdb refuses root).

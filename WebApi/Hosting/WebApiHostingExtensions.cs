@@ -2,6 +2,8 @@ using System.Net;
 using Analytics.Churn.Serving;
 using Analytics.Storage;
 using Analytics.WebApi.Churn;
+using Analytics.WebApi.Kpis;
+using Analytics.WebApi.Live;
 using Microsoft.Extensions.Options;
 using Orleans.Configuration;
 
@@ -9,7 +11,10 @@ namespace Analytics.WebApi.Hosting;
 
 public static class WebApiHostingExtensions
 {
-    /// <summary>Storage, the Orleans client, the served churn model, problem details, the clock and health checks.</summary>
+    /// <summary>
+    /// Storage, the Orleans client, the served churn model, the KPIs, request limits, the OpenAPI document, problem
+    /// details, the clock and health checks.
+    /// </summary>
     public static WebApplicationBuilder AddWebApi(this WebApplicationBuilder builder)
     {
         builder.Services.AddAnalyticsStorage(builder.Configuration);
@@ -18,7 +23,13 @@ public static class WebApiHostingExtensions
         builder.AddClusterClient();
         builder.Services.AddChurnServing(builder.Configuration);
         builder.Services.AddRetraining(builder.Configuration);
-        builder.Services.AddHealthChecks().AddCheck<PostgresHealthCheck>("postgres", tags: ["ready"]);
+        builder.Services.AddDashboardHub(builder.Configuration);
+        builder.Services.AddKpis();
+        builder.AddApiLimits();
+        builder.AddApiDocument();
+        builder.Services.AddHealthChecks()
+            .AddCheck<PostgresHealthCheck>("postgres", tags: ["ready"])
+            .AddCheck<ClusterHealthCheck>("orleans", tags: ["ready"]);
         return builder;
     }
 
@@ -45,15 +56,16 @@ public static class WebApiHostingExtensions
         return builder;
     }
 
-    /// <summary>Errors as <c>application/problem+json</c>.</summary>
+    /// <summary>Errors as <c>application/problem+json</c>; body size and rate limits.</summary>
     public static WebApplication UseWebApi(this WebApplication app)
     {
         app.UseExceptionHandler();
         app.UseStatusCodePages();
+        app.UseApiLimits();
         return app;
     }
 
-    /// <summary><c>/health/live</c>: the process answers; <c>/health/ready</c>: PostgreSQL answers.</summary>
+    /// <summary><c>/health/live</c>: the process answers; <c>/health/ready</c>: PostgreSQL and the Orleans cluster answer.</summary>
     public static WebApplication MapWebApiHealth(this WebApplication app)
     {
         app.MapHealthChecks("/health/live", new() { Predicate = _ => false });

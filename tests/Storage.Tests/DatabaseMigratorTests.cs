@@ -37,7 +37,7 @@ public sealed class DatabaseMigratorTests(PostgresFixture fixture)
     [Fact]
     public void MigrationNames_AreTheEmbeddedScriptsInOrder()
     {
-        Assert.Equal(["001_orleans_adonet.sql", "002_analytics_tables.sql", "003_raw_events_positions.sql", "004_funnel_windows.sql", "005_churn_models.sql"], DatabaseMigrator.MigrationNames);
+        Assert.Equal(["001_orleans_adonet.sql", "002_analytics_tables.sql", "003_raw_events_positions.sql", "004_funnel_windows.sql", "005_churn_models.sql", "006_kpi_indexes.sql"], DatabaseMigrator.MigrationNames);
     }
 
     [Fact]
@@ -51,7 +51,7 @@ public sealed class DatabaseMigratorTests(PostgresFixture fixture)
             dataSource,
             "SELECT version, name, length(checksum) FROM schema_migrations ORDER BY version",
             r => (r.GetInt32(0), r.GetString(1), r.GetInt32(2)));
-        Assert.Equal([(1, "001_orleans_adonet.sql", 64), (2, "002_analytics_tables.sql", 64), (3, "003_raw_events_positions.sql", 64), (4, "004_funnel_windows.sql", 64), (5, "005_churn_models.sql", 64)], recorded);
+        Assert.Equal([(1, "001_orleans_adonet.sql", 64), (2, "002_analytics_tables.sql", 64), (3, "003_raw_events_positions.sql", 64), (4, "004_funnel_windows.sql", 64), (5, "005_churn_models.sql", 64), (6, "006_kpi_indexes.sql", 64)], recorded);
     }
 
     [Fact]

@@ -103,7 +103,17 @@ public sealed class PipelineHarness : IAsyncLifetime
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>()) all[key] = value;
         var api = new WebApiFactory(all);
         api.UseKestrel(FreePorts.Next());
-        api.StartServer();
+        try
+        {
+            api.StartServer();
+        }
+        catch
+        {
+            // A web API that refuses to start (a test of its start-up checks) is not left running.
+            api.Dispose();
+            throw;
+        }
+
         _webApis.Add(api);
         return (api.ClientOptions.BaseAddress, api.Services);
     }
@@ -175,7 +185,8 @@ public sealed class PipelineHarness : IAsyncLifetime
         return events;
     }
 
-    private async Task ProduceAsync(IEnumerable<UserEvent> events)
+    /// <summary>Sends <paramref name="events"/> to the topic the silo reads, keyed by user, and waits for every acknowledgement.</summary>
+    public async Task ProduceAsync(IEnumerable<UserEvent> events)
     {
         using var producer = new ProducerBuilder<string, byte[]>(new ProducerConfig { BootstrapServers = _kafka!.BootstrapServers, EnableIdempotence = true }).Build();
         foreach (var e in events)

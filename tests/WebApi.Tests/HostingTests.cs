@@ -1,0 +1,48 @@
+using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+
+namespace Analytics.WebApi.Tests;
+
+/// <summary>The OpenAPI document and the health endpoints, over real HTTP.</summary>
+[Collection(PipelineCollection.Name)]
+public sealed class HostingTests(PipelineHarness pipeline) : IDisposable
+{
+    private readonly HttpClient _http = new() { BaseAddress = pipeline.ApiAddress };
+
+    public void Dispose() => _http.Dispose();
+
+    [Fact]
+    public async Task OpenApiDocument_DescribesEveryEndpoint_WithItsSummary()
+    {
+        var document = await ApiAssert.OkJsonAsync(await _http.GetAsync("/openapi/v1.json"));
+
+        Assert.StartsWith("3.", document.GetProperty("openapi").GetString(), StringComparison.Ordinal);
+        var paths = document.GetProperty("paths");
+        foreach (var (path, method) in new[]
+                 {
+                     ("/predict", "post"), ("/api/kpis", "get"), ("/api/users/{id}", "get"), ("/api/funnel", "get"),
+                     ("/api/funnel/windows", "get"), ("/api/churn", "get"), ("/api/churn/model", "get"), ("/api/churn/models", "get"),
+                     ("/api/ingestion", "get"), ("/admin/churn/retrain", "post"),
+                 })
+        {
+            Assert.True(paths.TryGetProperty(path, out var item), $"{path} is in the document");
+            Assert.False(string.IsNullOrEmpty(item.GetProperty(method).GetProperty("summary").GetString()), $"{method} {path} has a summary");
+        }
+
+        var funnel = paths.GetProperty("/api/funnel").GetProperty("get");
+        Assert.Equal(["from", "to"], funnel.GetProperty("parameters").EnumerateArray().Select(p => p.GetProperty("name").GetString()).Order(StringComparer.Ordinal));
+        Assert.True(paths.GetProperty("/api/users/{id}").GetProperty("get").GetProperty("responses").TryGetProperty("404", out _));
+    }
+
+    [Fact]
+    public async Task Ready_ChecksPostgresAndTheCluster_LiveChecksNothing()
+    {
+        Assert.Equal("Healthy", await _http.GetStringAsync("/health/ready"));
+        Assert.Equal("Healthy", await _http.GetStringAsync("/health/live"));
+
+        var report = await pipeline.ApiServices.GetRequiredService<HealthCheckService>().CheckHealthAsync(check => check.Tags.Contains("ready"));
+        Assert.Equal(["orleans", "postgres"], report.Entries.Keys.Order(StringComparer.Ordinal));
+        Assert.All(report.Entries.Values, entry => Assert.Equal(HealthStatus.Healthy, entry.Status));
+    }
+}
