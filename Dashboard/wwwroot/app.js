@@ -54,6 +54,39 @@ function currentWindow() {
   return newest;
 }
 
+/**
+ * The last hour's funnel (windows that started within the hour before the current window's end), summed from the
+ * windows held here, so that it always includes what the current window shows; the KPI snapshot's (read from the
+ * database once a second) only when the pushed windows do not reach the current window.
+ */
+function lastHour() {
+  const current = currentWindow();
+  if (!current?.windowEnd) return state.kpis?.lastHour;
+  const end = Date.parse(current.windowEnd);
+  const sum = { views: 0, addToCarts: 0, purchases: 0, revenue: 0 };
+  for (const window of state.windows.values()) {
+    const start = Date.parse(window.windowStart);
+    if (start < end - 3_600_000 || start >= end) continue;
+    sum.views += window.total.views;
+    sum.addToCarts += window.total.addToCarts;
+    sum.purchases += window.total.purchases;
+    sum.revenue += Number(window.total.revenue);
+  }
+  const ratio = (a, b) => (b === 0 ? null : a / b);
+  return {
+    ...sum,
+    cartRate: ratio(sum.addToCarts, sum.views),
+    purchaseRate: ratio(sum.purchases, sum.addToCarts),
+    conversionRate: ratio(sum.purchases, sum.views),
+  };
+}
+
+function renderLastHour() {
+  const hour = lastHour();
+  renderFunnel("hour", hour);
+  setText("revenue-hour", amount(hour?.revenue));
+}
+
 function renderFunnel(prefix, counts) {
   setText(`views-${prefix}`, count(counts?.views));
   setText(`carts-${prefix}`, count(counts?.addToCarts));
@@ -71,16 +104,16 @@ function renderCurrent() {
     setText("current-window", `window ${time(window.windowStart)}${end}${window.isFinal ? " (final)" : " (open)"}`);
   }
   setText("revenue-current", amount(window?.total?.revenue));
+  renderLastHour();
 }
 
 function renderKpis() {
   const kpis = state.kpis;
   if (!kpis) return;
-  renderFunnel("hour", kpis.lastHour);
+  renderLastHour();
   setText("event-rate", decimal.format(kpis.eventsPerSecond));
   setText("events-last-minute", `${count(kpis.eventsLastMinute)} in the last minute`);
   setText("raw-events", count(kpis.rawEvents));
-  setText("revenue-hour", amount(kpis.lastHour?.revenue));
   setText("active-users", count(kpis.activeUsers));
   setText("late-events", count(kpis.lateEvents));
   setText("dead-letters", count(kpis.deadLetters));
