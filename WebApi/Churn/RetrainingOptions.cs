@@ -41,7 +41,7 @@ public sealed class RetrainingOptions
 }
 
 /// <summary>Refuses start-up with a message that names the setting.</summary>
-internal sealed class RetrainingOptionsValidator(IConfiguration configuration) : IValidateOptions<RetrainingOptions>
+internal sealed class RetrainingOptionsValidator : IValidateOptions<RetrainingOptions>
 {
     public ValidateOptionsResult Validate(string? name, RetrainingOptions options)
     {
@@ -51,8 +51,15 @@ internal sealed class RetrainingOptionsValidator(IConfiguration configuration) :
         if (options.MinimumHistory is { } history && history <= TimeSpan.Zero) failures.Add($"{Section}:MinimumHistory must be positive (was {history}).");
         if (options.CaughtUpWithin <= TimeSpan.Zero) failures.Add($"{Section}:CaughtUpWithin must be positive (was {options.CaughtUpWithin}).");
         if (options.CheckInterval <= TimeSpan.Zero) failures.Add($"{Section}:CheckInterval must be positive (was {options.CheckInterval}).");
-        var training = configuration.GetSection(RetrainingExtensions.TrainingSection).Get<ChurnTrainingOptions>() ?? new ChurnTrainingOptions();
-        failures.AddRange(training.Problems(RetrainingExtensions.TrainingSection + ":"));
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
+}
+
+/// <summary>Refuses start-up when a setting of section <c>Training</c> is unusable, naming it.</summary>
+internal sealed class TrainingOptionsValidator : IValidateOptions<ChurnTrainingOptions>
+{
+    public ValidateOptionsResult Validate(string? name, ChurnTrainingOptions options)
+        => options.Problems(RetrainingExtensions.TrainingSection + ":") is { Count: > 0 } problems
+            ? ValidateOptionsResult.Fail(problems)
+            : ValidateOptionsResult.Success;
 }

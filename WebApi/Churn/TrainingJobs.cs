@@ -38,8 +38,8 @@ public sealed record TrainingJob
 /// </summary>
 public sealed partial class TrainingJobs(
     IServiceProvider services,
-    IConfiguration configuration,
     IOptions<RetrainingOptions> options,
+    IOptions<ChurnTrainingOptions> training,
     IOptions<ChurnServingOptions> serving,
     ChurnModelProvider model,
     TimeProvider time,
@@ -85,8 +85,7 @@ public sealed partial class TrainingJobs(
         try
         {
             LogStarted(logger, job.Id, job.Reason);
-            var trainingOptions = (configuration.GetSection(RetrainingExtensions.TrainingSection).Get<ChurnTrainingOptions>() ?? new ChurnTrainingOptions())
-                with { ModelDirectory = serving.Value.ModelDirectory };
+            var trainingOptions = training.Value with { ModelDirectory = serving.Value.ModelDirectory };
             var run = new ChurnTrainingRun(services.GetRequiredService<ChurnHistoryReader>(), services.GetRequiredService<ChurnModelRegistry>(), time);
             var outcome = await run.RunAsync(trainingOptions, progress);
             // Served here at once, not at the next directory check: the caller may ask /predict right away.
@@ -113,8 +112,7 @@ public sealed partial class TrainingJobs(
     {
         if (!options.Value.TrainWhenMissing) return;
         var history = services.GetRequiredService<ChurnHistoryReader>();
-        var horizon = (configuration.GetSection(RetrainingExtensions.TrainingSection).Get<ChurnTrainingOptions>() ?? new ChurnTrainingOptions()).Horizon;
-        var minimum = options.Value.MinimumHistory ?? horizon + RetrainingOptions.DefaultFeatureHistory;
+        var minimum = options.Value.MinimumHistory ?? training.Value.Horizon + RetrainingOptions.DefaultFeatureHistory;
         string? waitingFor = null;
         using var timer = new PeriodicTimer(options.Value.CheckInterval, time);
         try
