@@ -13,6 +13,10 @@
 #   ./bench.sh training [OPTIONS]   churn model training time for 100,000 simulated users: history loaded into a fresh
 #                                   database on a throwaway PostgreSQL, then data set, training, model file, each timed.
 #                                   OPTIONS: --users, --days, --sessions-per-day, --churn-horizon, --horizon, --seed
+#   ./bench.sh latency [OPTIONS]    event-to-dashboard latency against the whole pipeline started here by run_all.sh
+#                                   --no-producer in a temporary home: live events produced at 1,000 then 10,000
+#                                   events/s, timed until a SignalR client of the dashboard hub is pushed counts that
+#                                   include them. OPTIONS: --rates, --warm-up, --duration, --users (see its --help)
 #   ./bench.sh predict [OPTIONS]    POST /predict under load (requests/s, latency percentiles, CPU of the web API and
 #                                   silo) against the whole pipeline started here by run_all.sh in a temporary home
 #                                   (a bounded simulated history; waits up to PREDICT_READY_TIMEOUT s for a model).
@@ -206,7 +210,7 @@ bench_training() {
 # The pipeline of the predict benchmark: run_all.sh with its state in a home of its own under $WORK (stopped and
 # deleted with it), on free ports, so that it neither sees nor disturbs a pipeline already running from the checkout.
 start_pipeline() {
-  local producer_args=$1
+  local producer_args=$1; shift
   PIPELINE_HOME=$WORK/home
   mkdir -p "$PIPELINE_HOME"
   # As root the PostgreSQL server runs as postgres, which must reach its data under the home (mktemp makes $WORK 700).
@@ -217,10 +221,11 @@ start_pipeline() {
     [[ " ${ports[*]} " == *" $port "* ]] || ports+=("$port")
   done
   PIPELINE_API_PORT=${ports[0]}
-  log "starting the pipeline (run_all.sh, home $PIPELINE_HOME, API on 127.0.0.1:$PIPELINE_API_PORT); simulator: $producer_args"
+  PIPELINE_DASHBOARD_PORT=${ports[1]}
+  log "starting the pipeline (run_all.sh $*, home $PIPELINE_HOME, API on 127.0.0.1:$PIPELINE_API_PORT)${producer_args:+; simulator: $producer_args}"
   ANALYTICS_HOME=$PIPELINE_HOME API_PORT=${ports[0]} DASHBOARD_PORT=${ports[1]} SILO_HTTP_PORT=${ports[2]} \
     BROKER_CONTROL_PORT=${ports[3]} SILO_PORT=${ports[4]} GATEWAY_PORT=${ports[5]} POSTGRES_PORT=${ports[6]} \
-    NO_BUILD=1 PRODUCER_ARGS="$producer_args" "$ROOT/run_all.sh" start >"$WORK/run_all.log" 2>&1 \
+    NO_BUILD=1 PRODUCER_ARGS="$producer_args" "$ROOT/run_all.sh" start "$@" >"$WORK/run_all.log" 2>&1 \
     || { cat "$WORK/run_all.log" >&2; die "the pipeline did not start (run_all.sh)"; }
 }
 
@@ -330,6 +335,26 @@ bench_predict() {
   [ "$status" -eq 0 ] || die "the predict benchmark failed (exit code $status)"
 }
 
+# The latency benchmark: the whole pipeline started by run_all.sh without its simulator (nothing else produces), the
+# benchmark's own paced producer on the pipeline's broker, and a SignalR client on the dashboard host's hub.
+bench_latency() {
+  log "latency: event produced → dashboard push, against the whole pipeline${*:+ ($*)}"
+  mkdir -p "$OUT"
+  start_pipeline "" --no-producer
+  local bootstrap extra=() name
+  bootstrap=$(sed -n 's/^KAFKA_BOOTSTRAP=//p' "$PIPELINE_HOME/.run/env")
+  [ -n "$bootstrap" ] || die "run_all.sh wrote no KAFKA_BOOTSTRAP to $PIPELINE_HOME/.run/env"
+  for name in silo webapi localbroker; do
+    [ -s "$PIPELINE_HOME/.run/pids/$name.pid" ] && extra+=(--pid "$(cat "$PIPELINE_HOME/.run/pids/$name.pid")")
+  done
+  has_option --output "$@" || extra+=(--output "$OUT/latency.json")
+  local status=0
+  dotnet "$ROOT/bench/PipelineBenchmark/bin/Release/net10.0/Analytics.PipelineBenchmark.dll" latency \
+    --bootstrap-servers "$bootstrap" --url "http://127.0.0.1:$PIPELINE_DASHBOARD_PORT" "${extra[@]}" "$@" || status=$?
+  stop_pipeline
+  [ "$status" -eq 0 ] || die "the latency benchmark failed (exit code $status)"
+}
+
 build() {
   [ "${NO_BUILD:-0}" = 1 ] && return
   log "building (Release)"
@@ -345,6 +370,7 @@ case "${1:-all}" in
   users) shift; ensure_prerequisites; build bench/StreamingBenchmark; bench_users "$@" ;;
   training) shift; ensure_prerequisites; build bench/ChurnBenchmark; bench_training "$@" ;;
   predict) shift; ensure_prerequisites; build Services.slnf bench/ChurnBenchmark; bench_predict "$@" ;;
+  latency) shift; ensure_prerequisites; build Services.slnf bench/PipelineBenchmark; bench_latency "$@" ;;
   all)
     ensure_prerequisites; build Services.slnf bench/StreamingBenchmark bench/ChurnBenchmark
     bench_producer; echo; bench_streaming; echo; bench_users; echo; bench_training ;;

@@ -237,7 +237,12 @@ export KAFKA_BOOTSTRAP POSTGRES_CONNECTION PGHOST PGPORT PGUSER PGDATABASE API_U
 ENV
 
   log "starting the silo"
+  # fetch.wait.max.ms: librdkafka's mock broker answers a fetch that finds no new message only after the whole wait
+  # (500 ms by default), even if messages arrive meanwhile; Apache Kafka answers as soon as one does. With the local
+  # broker a short wait keeps that artefact out of the pipeline's latency (50 ms: p50 from ~310 ms to ~40 ms, measured
+  # with a plain consumer at 1,000 events/s, for 12 % more CPU; 10 ms gave 17 ms for 50 % more).
   start_service silo Silo "Kafka__BootstrapServers=$bootstrap" "Kafka__Partitions=$KAFKA_PARTITIONS" "Postgres__ConnectionString=$pgconn" \
+    "Kafka__Properties__fetch.wait.max.ms=50" \
     "Urls=http://127.0.0.1:$SILO_HTTP_PORT" "Orleans__SiloPort=$SILO_PORT" "Orleans__GatewayPort=$GATEWAY_PORT" "Churn__ModelDirectory=$MODELS" --
   wait_http "http://127.0.0.1:$SILO_HTTP_PORT/health/ready" 120 silo "$PIDS/silo.pid" \
     || fail_start "the silo did not become ready" "$LOGS/silo.log"

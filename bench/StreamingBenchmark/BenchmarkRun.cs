@@ -1,8 +1,9 @@
+using Analytics.LocalBroker;
 using Analytics.StreamingBenchmark.Cli;
 using Analytics.StreamingBenchmark.Phases;
 using Analytics.StreamingBenchmark.Report;
 using Analytics.StreamingBenchmark.Workload;
-using static Analytics.StreamingBenchmark.BenchmarkRunner;
+using static Analytics.StreamingBenchmark.StreamingBroker;
 
 namespace Analytics.StreamingBenchmark;
 
@@ -45,5 +46,5 @@ internal static class BenchmarkRun
             }
 
             return new BenchmarkReport(machine, options, dataSet, plain, orleans, sweep, refused);
-        });
+        }, CancellationToken.None, Machine.Current() with { Librdkafka = MockKafkaCluster.LibrdkafkaVersion });
 }

@@ -1,9 +1,10 @@
+using Analytics.LocalBroker;
 using Analytics.StreamingBenchmark.Cli;
 using Analytics.StreamingBenchmark.Measurement;
 using Analytics.StreamingBenchmark.Phases;
 using Analytics.StreamingBenchmark.Report;
 using Analytics.StreamingBenchmark.Workload;
-using static Analytics.StreamingBenchmark.BenchmarkRunner;
+using static Analytics.StreamingBenchmark.StreamingBroker;
 
 namespace Analytics.StreamingBenchmark;
 
@@ -41,5 +42,5 @@ internal static class UsersBenchmarkRun
             }
 
             return new UsersReport(machine, options, dataSet, postgres.Settings, postgres.MeasuresCpu, runs, failures);
-        });
+        }, CancellationToken.None, Machine.Current() with { Librdkafka = MockKafkaCluster.LibrdkafkaVersion });
 }

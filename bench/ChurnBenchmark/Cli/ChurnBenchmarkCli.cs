@@ -65,13 +65,13 @@ internal static class ChurnBenchmarkCli
             HelpName = "CONNECTION",
             Required = true,
         };
-        var users = Long("--users", "Simulated users user_1..user_N: the size of the data set.", 100_000, 1, 4_194_303, "N");
-        var days = Long("--days", "Days of simulated history.", 14, 1, 3650, "N");
-        var sessions = Real("--sessions-per-day", "Mean sessions per day per active user (the simulator's default is 3; ~8.5 events each). Lowered so that the history loads in minutes: events ≈ users × days × this × 8.5 × ~0.85.", 0.5, 0.01, 100, "X");
-        var churnHorizon = Duration("--churn-horizon", "Churning users churn within this span after the start of the history (the simulator's --churn-horizon).", TimeSpan.FromDays(14));
-        var horizon = Duration("--horizon", "Label horizon H: churned = no event in (cutoff, cutoff + H]; cutoff = newest event - H.", TimeSpan.FromDays(3));
-        var seed = Long("--seed", "Seed of the simulator and of the trainer.", 42, 0, int.MaxValue, "N");
-        var testFraction = Real("--test-fraction", "Share of the users held out for the metrics.", 0.2, 0.01, 0.99, "F");
+        var users = CliOptions.Long("--users", "Simulated users user_1..user_N: the size of the data set.", 100_000, 1, 4_194_303, "N");
+        var days = CliOptions.Long("--days", "Days of simulated history.", 14, 1, 3650, "N");
+        var sessions = CliOptions.Real("--sessions-per-day", "Mean sessions per day per active user (the simulator's default is 3; ~8.5 events each). Lowered so that the history loads in minutes: events ≈ users × days × this × 8.5 × ~0.85.", 0.5, 0.01, 100, "X");
+        var churnHorizon = CliOptions.Duration("--churn-horizon", "Churning users churn within this span after the start of the history (the simulator's --churn-horizon).", TimeSpan.FromDays(14));
+        var horizon = CliOptions.Duration("--horizon", "Label horizon H: churned = no event in (cutoff, cutoff + H]; cutoff = newest event - H.", TimeSpan.FromDays(3));
+        var seed = CliOptions.Long("--seed", "Seed of the simulator and of the trainer.", 42, 0, int.MaxValue, "N");
+        var testFraction = CliOptions.Real("--test-fraction", "Share of the users held out for the metrics.", 0.2, 0.01, 0.99, "F");
         var start = new Option<DateTimeOffset>("--start")
         {
             Description = "Event time at which the history begins (ISO-8601, UTC unless an offset is given); fixed by default so runs are reproducible.",
@@ -85,8 +85,8 @@ internal static class ChurnBenchmarkCli
                 return TrainingBenchmarkOptions.DefaultStart;
             },
         };
-        var copyBatch = Long("--copy-batch", "Events per binary COPY transaction.", 500_000, 1_000, 100_000_000, "N");
-        var output = OutputOption();
+        var copyBatch = CliOptions.Long("--copy-batch", "Events per binary COPY transaction.", 500_000, 1_000, 100_000_000, "N");
+        var output = CliOptions.Output();
 
         var command = new Command("training", TrainingDescription)
         {
@@ -110,7 +110,7 @@ internal static class ChurnBenchmarkCli
             };
             if (options.Horizon >= TimeSpan.FromDays(options.Days))
             {
-                await error.WriteLineAsync($"error: --horizon ({Describe(options.Horizon)}) must be shorter than the history (--days {options.Days}): the cutoff is the newest event minus the horizon.").ConfigureAwait(false);
+                await error.WriteLineAsync($"error: --horizon ({CliOptions.Describe(options.Horizon)}) must be shorter than the history (--days {options.Days}): the cutoff is the newest event minus the horizon.").ConfigureAwait(false);
                 return ExitCodes.Usage;
             }
 
@@ -121,20 +121,8 @@ internal static class ChurnBenchmarkCli
 
     private static Command PredictCommand(Func<PredictBenchmarkOptions, Task<int>> run)
     {
-        var url = new Option<Uri>("--url")
-        {
-            Description = "Base address of the web API (http://host:port); requests go to POST <url>/predict.",
-            HelpName = "URL",
-            Required = true,
-            CustomParser = r =>
-            {
-                var text = r.Tokens.Count > 0 ? r.Tokens[0].Value : "";
-                if (Uri.TryCreate(text, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps)) return uri;
-                r.AddError($"--url: '{text}' is not an absolute http:// or https:// address");
-                return new Uri("http://127.0.0.1/");
-            },
-        };
-        var users = Long("--users", "Users asked for: <prefix><k>, k uniform in [1, N]. ./bench.sh predict passes the simulator's --users. Required unless --user-ids is given.", 0, 1, int.MaxValue, "N");
+        var url = CliOptions.HttpUrl("--url", "Base address of the web API (http://host:port); requests go to POST <url>/predict.");
+        var users = CliOptions.Long("--users", "Users asked for: <prefix><k>, k uniform in [1, N]. ./bench.sh predict passes the simulator's --users. Required unless --user-ids is given.", 0, 1, int.MaxValue, "N");
         users.DefaultValueFactory = null;
         var userIds = new Option<string?>("--user-ids")
         {
@@ -147,19 +135,14 @@ internal static class ChurnBenchmarkCli
             HelpName = "TEXT",
             DefaultValueFactory = _ => "user_",
         };
-        var concurrency = Long("--concurrency", "Requests in flight at once (async loops, and at most as many connections).", 32, 1, 10_000, "N");
-        var duration = Duration("--duration", "Length of the measured window.", TimeSpan.FromSeconds(30));
-        var warmUp = Duration("--warm-up", "Load before the measured window starts (JIT, connections, caches); 0 for none.", TimeSpan.FromSeconds(5), allowZero: true);
+        var concurrency = CliOptions.Long("--concurrency", "Requests in flight at once (async loops, and at most as many connections).", 32, 1, 10_000, "N");
+        var duration = CliOptions.Duration("--duration", "Length of the measured window.", TimeSpan.FromSeconds(30));
+        var warmUp = CliOptions.Duration("--warm-up", "Load before the measured window starts (JIT, connections, caches); 0 for none.", TimeSpan.FromSeconds(5), allowZero: true);
         warmUp.Aliases.Add("--warmup");
-        var timeout = Duration("--request-timeout", "Longest one request may take before it counts as failed.", TimeSpan.FromSeconds(10));
-        var pids = new Option<int[]>("--pid")
-        {
-            Description = "A process under test whose CPU time is measured over the window (Linux /proc); repeat for several (e.g. the web API and the silo).",
-            HelpName = "PID",
-            DefaultValueFactory = _ => [],
-        };
-        var seed = Long("--seed", "Seed of the user choice.", 42, 0, int.MaxValue, "N");
-        var output = OutputOption();
+        var timeout = CliOptions.Duration("--request-timeout", "Longest one request may take before it counts as failed.", TimeSpan.FromSeconds(10));
+        var pids = CliOptions.Pids("A process under test whose CPU time is measured over the window (Linux /proc); repeat for several (e.g. the web API and the silo).");
+        var seed = CliOptions.Long("--seed", "Seed of the user choice.", 42, 0, int.MaxValue, "N");
+        var output = CliOptions.Output();
 
         var command = new Command("predict", PredictDescription) { url, users, userIds, prefix, concurrency, duration, warmUp, timeout, pids, seed, output };
         command.Validators.Add(r =>
@@ -182,94 +165,4 @@ internal static class ChurnBenchmarkCli
         }));
         return command;
     }
-
-    private static Option<string?> OutputOption() => new("--output") { Description = "Write the results as JSON to FILE.", HelpName = "FILE" };
-
-    private static Option<long> Long(string name, string description, long defaultValue, long min, long max, string helpName) => new(name)
-    {
-        Description = description,
-        HelpName = helpName,
-        DefaultValueFactory = _ => defaultValue,
-        CustomParser = r =>
-        {
-            var text = r.Tokens.Count > 0 ? r.Tokens[0].Value : "";
-            if (long.TryParse(text.Replace("_", "", StringComparison.Ordinal).Replace(",", "", StringComparison.Ordinal), NumberStyles.Integer, CultureInfo.InvariantCulture, out var value)
-                && value >= min && value <= max)
-            {
-                return value;
-            }
-
-            r.AddError(string.Create(CultureInfo.InvariantCulture, $"{name}: '{text}' is not a whole number from {min:N0} to {max:N0}"));
-            return defaultValue;
-        },
-    };
-
-    private static Option<double> Real(string name, string description, double defaultValue, double min, double max, string helpName) => new(name)
-    {
-        Description = description,
-        HelpName = helpName,
-        DefaultValueFactory = _ => defaultValue,
-        CustomParser = r =>
-        {
-            var text = r.Tokens.Count > 0 ? r.Tokens[0].Value : "";
-            if (double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) && value >= min && value <= max) return value;
-            r.AddError(string.Create(CultureInfo.InvariantCulture, $"{name}: '{text}' is not a number from {min} to {max}"));
-            return defaultValue;
-        },
-    };
-
-    private static Option<TimeSpan> Duration(string name, string description, TimeSpan defaultValue, bool allowZero = false) => new(name)
-    {
-        Description = description,
-        HelpName = "DURATION",
-        DefaultValueFactory = _ => defaultValue,
-        CustomParser = r =>
-        {
-            var text = r.Tokens.Count > 0 ? r.Tokens[0].Value : "";
-            if (TryParseDuration(text, out var value) && (value > TimeSpan.Zero || (allowZero && value == TimeSpan.Zero))) return value;
-            r.AddError($"{name}: '{text}' is not a {(allowZero ? "" : "positive ")}duration such as 500ms, 30s, 5m, 2h or 14d");
-            return defaultValue;
-        },
-    };
-
-    /// <summary>A number with a unit: <c>ms</c>, <c>s</c> (also none), <c>m</c>, <c>h</c> or <c>d</c>; at most 10 years.</summary>
-    internal static bool TryParseDuration(string text, out TimeSpan value)
-    {
-        text = text.Trim();
-        var (number, seconds) =
-            text.EndsWith("ms", StringComparison.Ordinal) ? (text[..^2], 0.001)
-            : text.EndsWith('s') ? (text[..^1], 1.0)
-            : text.EndsWith('m') ? (text[..^1], 60.0)
-            : text.EndsWith('h') ? (text[..^1], 3600.0)
-            : text.EndsWith('d') ? (text[..^1], 86_400.0)
-            : (text, 1.0);
-        if (double.TryParse(number, NumberStyles.Float, CultureInfo.InvariantCulture, out var n) && double.IsFinite(n) && n >= 0 && n * seconds <= 3650 * 86_400.0)
-        {
-            value = TimeSpan.FromSeconds(n * seconds);
-            return true;
-        }
-
-        value = TimeSpan.Zero;
-        return false;
-    }
-
-    /// <summary>A duration the way the options take it: <c>3d</c>, <c>12h</c>, <c>90s</c>.</summary>
-    internal static string Describe(TimeSpan t) => t.TotalDays >= 1 && t.TotalDays == Math.Floor(t.TotalDays) ? Invariant($"{t.TotalDays:0}d")
-        : t.TotalHours >= 1 && t.TotalHours == Math.Floor(t.TotalHours) ? Invariant($"{t.TotalHours:0}h")
-        : Invariant($"{t.TotalSeconds:0.###}s");
-
-    private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
-}
-
-/// <summary>The process exit codes.</summary>
-internal static class ExitCodes
-{
-    /// <summary>The run measured what it set out to.</summary>
-    public const int Ok = 0;
-
-    /// <summary>The run could not measure, or a check failed (a 200 rate below 99 %, a malformed answer).</summary>
-    public const int Failed = 1;
-
-    /// <summary>An invalid option.</summary>
-    public const int Usage = 2;
 }

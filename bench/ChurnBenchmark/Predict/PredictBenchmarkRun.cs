@@ -5,7 +5,6 @@ using System.Net;
 using System.Text;
 using System.Text.Json;
 using Analytics.ChurnBenchmark.Cli;
-using Analytics.ChurnBenchmark.Report;
 
 namespace Analytics.ChurnBenchmark.Predict;
 

@@ -2,7 +2,6 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Analytics.ChurnBenchmark.Cli;
-using Analytics.ChurnBenchmark.Report;
 
 namespace Analytics.ChurnBenchmark.Predict;
 

@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
 using Analytics.ChurnBenchmark.Cli;
-using Analytics.ChurnBenchmark.Report;
 using Analytics.Churn;
 using Analytics.Producer.Simulation;
 using Analytics.Storage;
@@ -54,7 +53,7 @@ internal static class TrainingBenchmarkRun
             ChurnHorizon = options.ChurnHorizon,
             EventTimeSpan = TimeSpan.FromDays(options.Days),
         };
-        await progress.WriteLineAsync(Invariant($"[load] simulating {options.Users:N0} users over {options.Days} days from {options.Start:yyyy-MM-dd} ({options.SessionsPerDay:0.##} sessions/day/user, churn horizon {ChurnBenchmarkCli.Describe(options.ChurnHorizon)}, seed {options.Seed}) into raw_events with binary COPY")).ConfigureAwait(false);
+        await progress.WriteLineAsync(Invariant($"[load] simulating {options.Users:N0} users over {options.Days} days from {options.Start:yyyy-MM-dd} ({options.SessionsPerDay:0.##} sessions/day/user, churn horizon {CliOptions.Describe(options.ChurnHorizon)}, seed {options.Seed}) into raw_events with binary COPY")).ConfigureAwait(false);
         var dataSource = services.GetRequiredService<NpgsqlDataSource>();
         // Secondary indexes are built once after the load instead of row by row during it (several times faster on
         // a history that outgrows shared_buffers); the end state is the migrated schema, index for index.
@@ -94,7 +93,7 @@ internal static class TrainingBenchmarkRun
         var latest = await reader.ReadLatestEventTimeAsync(cancellationToken).ConfigureAwait(false)
             ?? throw new BenchmarkException("raw_events is empty after the load");
         var cutoff = latest - options.Horizon;
-        await progress.WriteLineAsync(Invariant($"[data set] features as of {cutoff:yyyy-MM-dd HH:mm:ss} (newest event {latest:yyyy-MM-dd HH:mm:ss} - {ChurnBenchmarkCli.Describe(options.Horizon)}), churned = no event in the {ChurnBenchmarkCli.Describe(options.Horizon)} after")).ConfigureAwait(false);
+        await progress.WriteLineAsync(Invariant($"[data set] features as of {cutoff:yyyy-MM-dd HH:mm:ss} (newest event {latest:yyyy-MM-dd HH:mm:ss} - {CliOptions.Describe(options.Horizon)}), churned = no event in the {CliOptions.Describe(options.Horizon)} after")).ConfigureAwait(false);
         var rowsToCutoff = await ScalarAsync<long>(dataSource, "SELECT count(*) FROM raw_events WHERE event_time <= $1", cancellationToken, cutoff).ConfigureAwait(false);
         meter = PhaseMeter.Start("data set");
         var examples = await new ChurnDatasetBuilder(reader)

@@ -2,7 +2,6 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Analytics.ChurnBenchmark.Cli;
-using Analytics.ChurnBenchmark.Report;
 using Analytics.Churn;
 using Analytics.Producer.Simulation;
 
@@ -47,9 +46,9 @@ internal sealed record TrainingReport(
             output.WriteLine(Invariant($"  density lowered: {o.SessionsPerDay:0.##} sessions/day/user instead of the simulator's {SimulatorSessionsPerDay:0.##}, so that the history loads in minutes ({History.Events / (double)Math.Max(1, History.UsersWithEvents):0.0} events per user); every user is still one example"));
         }
 
-        output.WriteLine(Invariant($"  history: {History.Events:N0} events of {History.UsersWithEvents:N0} users, {History.FirstEvent:yyyy-MM-dd HH:mm} to {History.LastEvent:yyyy-MM-dd HH:mm}; churn horizon {ChurnBenchmarkCli.Describe(o.ChurnHorizon)} ({History.UsersChurned:N0} users churned by the simulator's truth); raw_events {RawEventsBytes / (double)(1 << 20):N0} MiB with indexes"));
+        output.WriteLine(Invariant($"  history: {History.Events:N0} events of {History.UsersWithEvents:N0} users, {History.FirstEvent:yyyy-MM-dd HH:mm} to {History.LastEvent:yyyy-MM-dd HH:mm}; churn horizon {CliOptions.Describe(o.ChurnHorizon)} ({History.UsersChurned:N0} users churned by the simulator's truth); raw_events {RawEventsBytes / (double)(1 << 20):N0} MiB with indexes"));
         output.WriteLine($"  {Postgres}");
-        output.WriteLine(Invariant($"  data set: cutoff {Cutoff:yyyy-MM-dd HH:mm:ss} (newest event - {ChurnBenchmarkCli.Describe(o.Horizon)}), {Examples:N0} examples, {Churned:N0} churned ({Share(Churned, Examples):P1}); {TrainingUsers:N0} training users, {TestUsers:N0} held out"));
+        output.WriteLine(Invariant($"  data set: cutoff {Cutoff:yyyy-MM-dd HH:mm:ss} (newest event - {CliOptions.Describe(o.Horizon)}), {Examples:N0} examples, {Churned:N0} churned ({Share(Churned, Examples):P1}); {TrainingUsers:N0} training users, {TestUsers:N0} held out"));
         output.WriteLine(Invariant($"  model: AUC {Metrics.Auc:0.000} (recency baseline {Baseline.Auc:0.000}), accuracy {Metrics.Accuracy:0.000}, F1 {Metrics.F1:0.000}, log-loss {Metrics.LogLoss:0.000}; model files {ModelBytes / 1024.0:N0} KiB"));
         output.WriteLine();
         output.WriteLine(Invariant($"{"phase",-20} {"seconds",8} {"users/s",10} {"rows/s",10} {"CPU s",7} {"cores",5} {"alloc MiB",9} {"GC 0/1/2",10} {"peak MiB",8}"));

@@ -39,10 +39,10 @@ internal static class BenchmarkCli
     /// </summary>
     public static async Task<int> RunAsync(string[] args, TextWriter error, Func<BenchmarkOptions, Task<int>> run, Func<UsersBenchmarkOptions, Task<int>> runUsers)
     {
-        var events = Long("--events", "Events produced once and read by every phase, warm-up included (the local broker keeps ~5 MiB of lz4 batches per partition: about 450,000 events over 8 partitions).", 400_000, 1, 100_000_000, "N");
-        var users = Long("--users", "Distinct users user_0..user_{N-1} (one subscriber grain each), drawn uniformly.", 100_000, 1, 10_000_000, "N");
-        var partitions = Long("--partitions", "Partitions of the topic (= Orleans queues).", 8, 1, MockKafkaCluster.MaxPartitions, "N");
-        var seed = Long("--seed", "Seed of the event generator.", 42, 0, int.MaxValue, "N");
+        var events = CliOptions.Long("--events", "Events produced once and read by every phase, warm-up included (the local broker keeps ~5 MiB of lz4 batches per partition: about 450,000 events over 8 partitions).", 400_000, 1, 100_000_000, "N");
+        var users = CliOptions.Long("--users", "Distinct users user_0..user_{N-1} (one subscriber grain each), drawn uniformly.", 100_000, 1, 10_000_000, "N");
+        var partitions = CliOptions.Long("--partitions", "Partitions of the topic (= Orleans queues).", 8, 1, MockKafkaCluster.MaxPartitions, "N");
+        var seed = CliOptions.Long("--seed", "Seed of the event generator.", 42, 0, int.MaxValue, "N");
         var output = new Option<string?>("--output") { Description = "Write the results as JSON to FILE.", HelpName = "FILE" };
         var timeout = new Option<TimeSpan>("--timeout")
         {
@@ -52,10 +52,10 @@ internal static class BenchmarkCli
             CustomParser = r => ParseDuration(r, "--timeout"),
         };
         var recommended = ProviderSettings.Recommended;
-        var timerMs = Long("--timer-ms", "Pulling agent: GetQueueMsgsTimerPeriod in ms.", (long)recommended.TimerPeriod.TotalMilliseconds, 1, 60_000, "MS");
-        var batchSize = Long("--batch-size", "Pulling agent: BatchContainerBatchSize (the Kafka provider refuses anything but 1; kept to show its answer).", recommended.BatchContainerBatchSize, 1, 10_000, "N");
-        var cacheSize = Long("--cache-size", "Events in each queue's cache (a tenth of it is the most one pull takes).", recommended.CacheSize, 10, 10_000_000, "N");
-        var pollBatchSize = Long("--poll-batch-size", "Provider: most messages one queue takes from Kafka per pull.", recommended.PollBatchSize, 1, 1_000_000, "N");
+        var timerMs = CliOptions.Long("--timer-ms", "Pulling agent: GetQueueMsgsTimerPeriod in ms.", (long)recommended.TimerPeriod.TotalMilliseconds, 1, 60_000, "MS");
+        var batchSize = CliOptions.Long("--batch-size", "Pulling agent: BatchContainerBatchSize (the Kafka provider refuses anything but 1; kept to show its answer).", recommended.BatchContainerBatchSize, 1, 10_000, "N");
+        var cacheSize = CliOptions.Long("--cache-size", "Events in each queue's cache (a tenth of it is the most one pull takes).", recommended.CacheSize, 10, 10_000_000, "N");
+        var pollBatchSize = CliOptions.Long("--poll-batch-size", "Provider: most messages one queue takes from Kafka per pull.", recommended.PollBatchSize, 1, 1_000_000, "N");
         var noWarmUp = new Option<bool>("--no-warm-up") { Description = "Draw every event's user uniformly; by default the first --users events are one per user (shuffled), so that the steady rate, with every grain active, can be measured after them." };
         var sweep = new Option<bool>("--sweep") { Description = "Also run a fixed list of other provider settings, side by side." };
 
@@ -104,10 +104,10 @@ internal static class BenchmarkCli
             Required = true,
         };
         // 200,000: at ~1,500 events/s (PostgreSQL-bound on 2 cores) a run takes a little over two minutes.
-        var events = Long("--events", "Events produced once and read by every run, warm-up included (the local broker keeps ~5 MiB of lz4 batches per partition: about 450,000 events over 8 partitions).", 200_000, 1, 100_000_000, "N");
-        var users = Long("--users", "Distinct users user_0..user_{N-1} (one UserGrain, one grain state row and one churn_features row each); the first N events are one per user.", 20_000, 1, 10_000_000, "N");
-        var partitions = Long("--partitions", "Partitions of the topic (= Orleans queues = Kafka:Partitions).", 8, 1, MockKafkaCluster.MaxPartitions, "N");
-        var seed = Long("--seed", "Seed of the event generator.", 42, 0, int.MaxValue, "N");
+        var events = CliOptions.Long("--events", "Events produced once and read by every run, warm-up included (the local broker keeps ~5 MiB of lz4 batches per partition: about 450,000 events over 8 partitions).", 200_000, 1, 100_000_000, "N");
+        var users = CliOptions.Long("--users", "Distinct users user_0..user_{N-1} (one UserGrain, one grain state row and one churn_features row each); the first N events are one per user.", 20_000, 1, 10_000_000, "N");
+        var partitions = CliOptions.Long("--partitions", "Partitions of the topic (= Orleans queues = Kafka:Partitions).", 8, 1, MockKafkaCluster.MaxPartitions, "N");
+        var seed = CliOptions.Long("--seed", "Seed of the event generator.", 42, 0, int.MaxValue, "N");
         var commitInterval = new Option<TimeSpan>("--commit-interval")
         {
             Description = "Kafka:CommitInterval: how often each partition's commit gate asks the user grains to write their state (e.g. 1s, 500ms).",
@@ -144,25 +144,6 @@ internal static class BenchmarkCli
         return command;
     }
 
-    private static Option<long> Long(string name, string description, long defaultValue, long min, long max, string helpName) => new(name)
-    {
-        Description = description,
-        HelpName = helpName,
-        DefaultValueFactory = _ => defaultValue,
-        CustomParser = r =>
-        {
-            var text = r.Tokens.Count > 0 ? r.Tokens[0].Value : "";
-            if (long.TryParse(text.Replace("_", "", StringComparison.Ordinal), NumberStyles.Integer, CultureInfo.InvariantCulture, out var value)
-                && value >= min && value <= max)
-            {
-                return value;
-            }
-
-            r.AddError(string.Create(CultureInfo.InvariantCulture, $"{name}: '{text}' is not a whole number from {min} to {max}"));
-            return defaultValue;
-        },
-    };
-
     /// <summary>Milliseconds (<c>500ms</c>), seconds (<c>90</c>, <c>90s</c>) or minutes (<c>5m</c>).</summary>
     private static TimeSpan ParseDuration(ArgumentResult r, string name)
     {
@@ -178,17 +159,4 @@ internal static class BenchmarkCli
         r.AddError($"{name}: '{text}' is not a positive duration such as 500ms, 300s or 5m");
         return TimeSpan.Zero;
     }
-}
-
-/// <summary>The process exit codes.</summary>
-internal static class ExitCodes
-{
-    /// <summary>The run measured what it set out to (targets met or not).</summary>
-    public const int Ok = 0;
-
-    /// <summary>The run could not measure: data lost, a phase timed out, a component failed.</summary>
-    public const int Failed = 1;
-
-    /// <summary>An invalid option.</summary>
-    public const int Usage = 2;
 }

@@ -62,7 +62,7 @@ internal sealed class BenchmarkReport(
         }
     }
 
-    public async Task WriteJsonAsync(string path)
+    public async Task WriteJsonAsync(string path, CancellationToken cancellationToken)
     {
         var document = new ReportJson(
             "streaming",
@@ -83,7 +83,7 @@ internal sealed class BenchmarkReport(
         var directory = Path.GetDirectoryName(Path.GetFullPath(path));
         if (directory is not null) Directory.CreateDirectory(directory);
         await using var stream = File.Create(path);
-        await JsonSerializer.SerializeAsync(stream, document, ReportJsonContext.Default.ReportJson).ConfigureAwait(false);
+        await JsonSerializer.SerializeAsync(stream, document, ReportJsonContext.Default.ReportJson, cancellationToken).ConfigureAwait(false);
     }
 
     private static double Ratio(Window orleans, Window plain) => orleans.EventsPerSecond / plain.EventsPerSecond * 100;

@@ -39,7 +39,7 @@ internal sealed class UsersReport(
         output.WriteLine("  Per-second writes and CPU over first → durable; w/ev: grain state writes per event. CPU-µs/ev: this process (silo, broker, benchmark); PG µs/ev: PostgreSQL's processes.");
     }
 
-    public async Task WriteJsonAsync(string path)
+    public async Task WriteJsonAsync(string path, CancellationToken cancellationToken)
     {
         var document = new UsersReportJson(
             "users",
@@ -53,7 +53,7 @@ internal sealed class UsersReport(
         var directory = Path.GetDirectoryName(Path.GetFullPath(path));
         if (directory is not null) Directory.CreateDirectory(directory);
         await using var stream = File.Create(path);
-        await JsonSerializer.SerializeAsync(stream, document, UsersReportJsonContext.Default.UsersReportJson).ConfigureAwait(false);
+        await JsonSerializer.SerializeAsync(stream, document, UsersReportJsonContext.Default.UsersReportJson, cancellationToken).ConfigureAwait(false);
     }
 
     private void WriteRun(TextWriter output, UsersRun run)

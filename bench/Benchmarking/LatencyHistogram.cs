@@ -1,13 +1,13 @@
 using System.Numerics;
 
-namespace Analytics.ChurnBenchmark.Predict;
+namespace Analytics.Benchmarking;
 
 /// <summary>
 /// Latencies in microseconds, counted in log-linear buckets the way an HDR histogram does: exact below 256 µs, then
 /// 128 buckets per power of two (each within 0.8 % of its value) up to hours. Recording is an increment in a fixed
 /// array: no allocation, no lock (one histogram per load loop, merged at the end).
 /// </summary>
-internal sealed class LatencyHistogram
+public sealed class LatencyHistogram
 {
     /// <summary>Values below 2^<see cref="PrecisionBits"/> have a bucket each.</summary>
     private const int PrecisionBits = 8;

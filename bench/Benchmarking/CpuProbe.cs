@@ -1,9 +1,9 @@
 using System.Globalization;
 
-namespace Analytics.ChurnBenchmark.Predict;
+namespace Analytics.Benchmarking;
 
 /// <summary>CPU time of a process, and of the whole machine, from Linux's /proc (nothing where /proc is missing).</summary>
-internal static class CpuProbe
+public static class CpuProbe
 {
     /// <summary>Linux reports CPU times in USER_HZ ticks, 100 per second on every architecture .NET runs on.</summary>
     private const double TicksPerSecond = 100;

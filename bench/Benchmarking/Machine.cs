@@ -3,10 +3,10 @@ using System.Runtime;
 using System.Runtime.InteropServices;
 using System.Text.Json.Serialization;
 
-namespace Analytics.ChurnBenchmark.Report;
+namespace Analytics.Benchmarking;
 
 /// <summary>Where the figures come from.</summary>
-internal sealed record Machine(int Cores, string? Cpu, [property: JsonPropertyName("memory_gib")] double MemoryGiB, string OperatingSystem, string Runtime, bool ServerGc)
+public sealed record Machine(int Cores, string? Cpu, [property: JsonPropertyName("memory_gib")] double MemoryGiB, string OperatingSystem, string Runtime, bool ServerGc)
 {
     public static Machine Current() => new(
         Environment.ProcessorCount,
@@ -16,8 +16,12 @@ internal sealed record Machine(int Cores, string? Cpu, [property: JsonPropertyNa
         RuntimeInformation.FrameworkDescription,
         GCSettings.IsServerGC);
 
+    /// <summary>The librdkafka version, for benchmarks that run the local broker in their own process.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? Librdkafka { get; init; }
+
     public override string ToString() => string.Create(CultureInfo.InvariantCulture,
-        $"{Cores} cores{(Cpu is null ? "" : $" ({Cpu})")}, {MemoryGiB:0.#} GiB, {OperatingSystem}, {Runtime} ({(ServerGc ? "server" : "workstation")} GC)");
+        $"{Cores} cores{(Cpu is null ? "" : $" ({Cpu})")}, {MemoryGiB:0.#} GiB, {OperatingSystem}, {Runtime} ({(ServerGc ? "server" : "workstation")} GC){(Librdkafka is null ? "" : $", librdkafka {Librdkafka}")}");
 
     /// <summary>
     /// The 1-minute load average (runnable threads of every process), or null where /proc is missing. Above the core

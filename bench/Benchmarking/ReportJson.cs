@@ -3,10 +3,10 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using System.Text.Json.Serialization.Metadata;
 
-namespace Analytics.ChurnBenchmark.Report;
+namespace Analytics.Benchmarking;
 
 /// <summary>How the reports are written as JSON: the source-generated contexts' settings, with text kept readable.</summary>
-internal static class ReportJson
+public static class ReportJson
 {
     /// <summary>
     /// The type info of <typeparamref name="T"/> from <paramref name="context"/>, with an encoder that leaves quotes and

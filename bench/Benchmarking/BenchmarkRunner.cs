@@ -1,9 +1,7 @@
-using Analytics.ChurnBenchmark.Cli;
-
-namespace Analytics.ChurnBenchmark.Report;
+namespace Analytics.Benchmarking;
 
 /// <summary>A report that prints a table and writes JSON.</summary>
-internal interface IBenchmarkReport
+public interface IBenchmarkReport
 {
     void WriteTable(TextWriter output);
 
@@ -14,13 +12,13 @@ internal interface IBenchmarkReport
 }
 
 /// <summary>What every benchmark run does around its phases: the machine line, the report, the JSON, and the errors.</summary>
-internal static class BenchmarkRunner
+public static class BenchmarkRunner
 {
-    /// <summary>Prints the machine, runs <paramref name="run"/>, prints its report (and writes it to <paramref name="jsonPath"/>); returns the exit code.</summary>
+    /// <summary>Prints the machine (<paramref name="machine"/>, else <see cref="Machine.Current"/>), runs <paramref name="run"/>, prints its report (and writes it to <paramref name="jsonPath"/>); returns the exit code.</summary>
     public static async Task<int> RunAsync(
-        TextWriter output, TextWriter progress, string? jsonPath, Func<Machine, Task<IBenchmarkReport>> run, CancellationToken cancellationToken)
+        TextWriter output, TextWriter progress, string? jsonPath, Func<Machine, Task<IBenchmarkReport>> run, CancellationToken cancellationToken, Machine? machine = null)
     {
-        var machine = Machine.Current();
+        machine ??= Machine.Current();
         output.WriteLine($"machine: {machine}");
         try
         {

@@ -1,4 +1,4 @@
-namespace Analytics.ChurnBenchmark;
+namespace Analytics.Benchmarking;
 
 /// <summary>The run cannot give a measurement (a failed check, too many errors): reported as an error, exit code 1.</summary>
-internal sealed class BenchmarkException(string message) : Exception(message);
+public sealed class BenchmarkException(string message) : Exception(message);
