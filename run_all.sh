@@ -249,6 +249,7 @@ ENV
 
   log "starting the web API and dashboard"
   start_service webapi WebApi "Postgres__ConnectionString=$pgconn" "Orleans__GatewayPort=$GATEWAY_PORT" "Churn__ModelDirectory=$MODELS" \
+    "Kafka__BootstrapServers=$bootstrap" \
     "Retraining__TrainWhenMissing=true" \
     "Urls=http://127.0.0.1:$API_PORT;http://127.0.0.1:$DASHBOARD_PORT" --
   wait_http "http://127.0.0.1:$API_PORT/health/ready" 60 webapi "$PIDS/webapi.pid" \

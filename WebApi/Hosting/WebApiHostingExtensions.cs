@@ -13,7 +13,7 @@ public static class WebApiHostingExtensions
 {
     /// <summary>
     /// Storage, the Orleans client, the served churn model, the KPIs, request limits, the OpenAPI document, problem
-    /// details, the clock and health checks.
+    /// details, the clock and health checks (readiness: PostgreSQL, the Kafka brokers and topic, the cluster).
     /// </summary>
     public static WebApplicationBuilder AddWebApi(this WebApplicationBuilder builder)
     {
@@ -27,8 +27,14 @@ public static class WebApiHostingExtensions
         builder.Services.AddKpis();
         builder.AddApiLimits();
         builder.AddApiDocument();
+        builder.Services.AddOptions<KafkaHealthOptions>()
+            .Bind(builder.Configuration.GetSection(KafkaHealthOptions.SectionName))
+            .ValidateOnStart();
+        builder.Services.AddSingleton<IValidateOptions<KafkaHealthOptions>, KafkaHealthOptionsValidator>();
+        builder.Services.AddSingleton<KafkaHealthCheck>();
         builder.Services.AddHealthChecks()
             .AddCheck<PostgresHealthCheck>("postgres", tags: ["ready"])
+            .AddCheck<KafkaHealthCheck>("kafka", tags: ["ready"])
             .AddCheck<ClusterHealthCheck>("orleans", tags: ["ready"]);
         return builder;
     }

@@ -94,6 +94,8 @@ public sealed class ApiLimitsTests(PipelineHarness pipeline) : IDisposable
     [InlineData("RequestLimits:MaxBodyBytes", "0")]
     [InlineData("RequestLimits:PredictMaxBodyBytes", "0")]
     [InlineData("RequestLimits:PredictMaxBodyBytes", "2000000")]
+    [InlineData("Kafka:BootstrapServers", "")]
+    [InlineData("Kafka:HealthTimeout", "00:00:00")]
     public void InvalidSetting_RefusesStartUp_NamingIt(string setting, string value)
     {
         var error = Assert.ThrowsAny<Exception>(() => pipeline.StartWebApi(pipeline.ModelDirectory, new Dictionary<string, string?> { [setting] = value }));

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Analytics.TestInfrastructure;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 
@@ -36,13 +37,36 @@ public sealed class HostingTests(PipelineHarness pipeline) : IDisposable
     }
 
     [Fact]
-    public async Task Ready_ChecksPostgresAndTheCluster_LiveChecksNothing()
+    public async Task Ready_ChecksPostgresKafkaAndTheCluster_LiveChecksNothing()
     {
         Assert.Equal("Healthy", await _http.GetStringAsync("/health/ready"));
         Assert.Equal("Healthy", await _http.GetStringAsync("/health/live"));
 
         var report = await pipeline.ApiServices.GetRequiredService<HealthCheckService>().CheckHealthAsync(check => check.Tags.Contains("ready"));
-        Assert.Equal(["orleans", "postgres"], report.Entries.Keys.Order(StringComparer.Ordinal));
+        Assert.Equal(["kafka", "orleans", "postgres"], report.Entries.Keys.Order(StringComparer.Ordinal));
         Assert.All(report.Entries.Values, entry => Assert.Equal(HealthStatus.Healthy, entry.Status));
+        Assert.Equal($"topic {PipelineHarness.Topic}: {PipelineHarness.Partitions} partitions on 1 broker(s)", report.Entries["kafka"].Description);
+    }
+
+    [Fact]
+    public async Task Ready_IsUnhealthy_WhenTheKafkaBrokersDoNotAnswer_NamingTheSetting()
+    {
+        // Nothing listens on a free port: the brokers are down as far as the web API can tell.
+        var (address, services) = pipeline.StartWebApi(pipeline.ModelDirectory, new Dictionary<string, string?>
+        {
+            ["Kafka:BootstrapServers"] = $"127.0.0.1:{FreePorts.Next()}",
+            ["Kafka:HealthTimeout"] = "00:00:01",
+        });
+        using var http = new HttpClient { BaseAddress = address };
+
+        using var ready = await http.GetAsync("/health/ready");
+        Assert.Equal(System.Net.HttpStatusCode.ServiceUnavailable, ready.StatusCode);
+        Assert.Equal("Unhealthy", await ready.Content.ReadAsStringAsync());
+        Assert.Equal("Healthy", await http.GetStringAsync("/health/live"));
+
+        var report = await services.GetRequiredService<HealthCheckService>().CheckHealthAsync(check => check.Tags.Contains("ready"));
+        Assert.Equal(HealthStatus.Unhealthy, report.Entries["kafka"].Status);
+        Assert.Contains("Kafka:BootstrapServers", report.Entries["kafka"].Description, StringComparison.Ordinal);
+        Assert.Equal(HealthStatus.Healthy, report.Entries["postgres"].Status);
     }
 }

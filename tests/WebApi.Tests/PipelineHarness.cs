@@ -22,8 +22,8 @@ namespace Analytics.WebApi.Tests;
 public sealed class PipelineHarness : IAsyncLifetime
 {
     public const int Users = 24;
-    private const string Topic = "user_events";
-    private const int Partitions = 4;
+    public const string Topic = "user_events";
+    public const int Partitions = 4;
 
     private readonly PostgresFixture _postgres = new();
     private MockKafkaCluster? _kafka;
@@ -95,6 +95,8 @@ public sealed class PipelineHarness : IAsyncLifetime
         var all = new Dictionary<string, string?>
         {
             ["Postgres:ConnectionString"] = Database,
+            ["Kafka:BootstrapServers"] = _kafka!.BootstrapServers,
+            ["Kafka:Topic"] = Topic,
             ["Orleans:GatewayPort"] = GatewayPort.ToString(CultureInfo.InvariantCulture),
             ["Orleans:ClusterId"] = "webapi-tests",
             ["Churn:ModelDirectory"] = modelDirectory,
