@@ -56,6 +56,16 @@ ensure_browser() {
   [ -x /usr/bin/chromium ] || die "chromium not found at /usr/bin/chromium after installing it"
 }
 
+# Debian's docker-compose 1.29 for the deployment tests: it validates docker-compose.yml without a Docker engine (none
+# runs here). --no-install-recommends keeps out docker.io, the engine; it brings python3-yaml, which the tests also use.
+ensure_compose() {
+  local missing=()
+  command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)
+  python3 -c 'import yaml' 2>/dev/null || missing+=(python3-yaml)
+  [ ${#missing[@]} -eq 0 ] || apt_install "${missing[@]}"
+  command -v docker-compose >/dev/null 2>&1 || die "docker-compose not found after installing it"
+}
+
 # Runs a PostgreSQL server tool as the postgres OS user when we are root (initdb refuses root).
 as_pg() {
   if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi

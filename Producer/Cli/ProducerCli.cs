@@ -134,6 +134,7 @@ public static class ProducerCli
                             BootstrapServers = options.BootstrapServers,
                             Topic = options.Topic,
                             Compression = options.Compression,
+                            Linger = options.Linger,
                             ConnectTimeout = options.ConnectTimeout,
                         },
                         statistics,
@@ -215,6 +216,7 @@ public static class ProducerCli
         private readonly Option<string?> _fromFile = new("--from-file") { Description = "Send a recorded NDJSON file unchanged, line by line, keyed by its user_id (null key if none). Paced by --rate only.", HelpName = "FILE" };
         private readonly Option<string?> _truth = new("--truth") { Description = "At the end, write each user's hidden truth (JSON lines) to FILE.", HelpName = "FILE" };
         private readonly Option<CompressionType?> _compression;
+        private readonly Option<int> _linger;
         private readonly Option<TimeSpan?> _connectTimeout = Duration("--connect-timeout", "How long to wait for the cluster's metadata at start-up.", "10s");
         private readonly Option<bool> _quiet = new("--quiet", "-q") { Description = "No progress lines on stderr (the summary is still printed)." };
 
@@ -263,11 +265,13 @@ public static class ProducerCli
                 },
             };
 
+            _linger = Int("--linger", "Milliseconds the Kafka client waits to fill a batch (librdkafka linger.ms): larger batches compress better. [default: 5]", 5, 0, 10_000, "MS");
+
             Root = new RootCommand(Description)
             {
                 _bootstrapServers, _topic, _users, _products, _rate, _events, _duration, _start, _speed, _seed,
                 _sessionsPerDay, _churnHorizon, _lateFraction, _duplicateFraction, _malformedFraction, _output,
-                _fromFile, _truth, _compression, _connectTimeout, _quiet,
+                _fromFile, _truth, _compression, _linger, _connectTimeout, _quiet,
             };
         }
 
@@ -315,6 +319,7 @@ public static class ProducerCli
                 FromFile = fromFile,
                 Truth = parse.GetValue(_truth),
                 Compression = parse.GetValue(_compression) ?? CompressionType.Lz4,
+                Linger = TimeSpan.FromMilliseconds(parse.GetValue(_linger)),
                 ConnectTimeout = parse.GetValue(_connectTimeout) ?? TimeSpan.FromSeconds(10),
                 Quiet = parse.GetValue(_quiet),
             };

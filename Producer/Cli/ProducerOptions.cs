@@ -52,6 +52,9 @@ public sealed record ProducerOptions
 
     public CompressionType Compression { get; init; } = CompressionType.Lz4;
 
+    /// <summary>How long the Kafka client waits to fill a batch (linger.ms). Default 5 ms.</summary>
+    public TimeSpan Linger { get; init; } = TimeSpan.FromMilliseconds(5);
+
     public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
     /// <summary>No progress lines (the summary is still written).</summary>

@@ -14,6 +14,9 @@ public sealed record KafkaSinkSettings
     /// <summary>Batch compression. Default lz4.</summary>
     public CompressionType Compression { get; init; } = CompressionType.Lz4;
 
+    /// <summary>How long the client waits to fill a batch (librdkafka <c>linger.ms</c>). Default 5 ms.</summary>
+    public TimeSpan Linger { get; init; } = TimeSpan.FromMilliseconds(5);
+
     /// <summary>How long the start-up metadata request may take before the broker counts as unreachable.</summary>
     public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
@@ -55,7 +58,7 @@ public sealed class KafkaSink : IMessageSink
             ClientId = "analytics-producer",
             EnableIdempotence = true,
             Acks = Acks.All,
-            LingerMs = 5,
+            LingerMs = settings.Linger.TotalMilliseconds,
             BatchSize = 1_000_000,
             BatchNumMessages = 10_000,
             CompressionType = settings.Compression,

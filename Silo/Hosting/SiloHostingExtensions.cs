@@ -8,6 +8,7 @@ using Analytics.Streaming.Kafka;
 using Analytics.Storage;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
+using Npgsql;
 using Orleans.Configuration;
 
 namespace Analytics.Silo.Hosting;
@@ -26,10 +27,12 @@ public static class SiloHostingExtensions
             .ValidateOnStart();
         builder.Services.AddSingleton<IValidateOptions<SiloOptions>, SiloOptionsValidator>();
 
-        // Embedded default: a single-silo localhost cluster. PostgreSQL membership comes with cluster mode. Ports and
-        // ids are applied from options at resolve time, so every configuration source (including tests') counts.
+        // Embedded default: a single-silo localhost cluster; Orleans:Membership=AdoNet puts membership in PostgreSQL for
+        // any number of silos. Ports, ids and addresses are applied from options at resolve time, so every
+        // configuration source (including tests') counts; only the mode itself must be known while building.
+        var clustering = MembershipConfiguration.Read(builder.Configuration, SiloOptions.SectionName);
         builder.UseOrleans(orleans => orleans
-            .UseLocalhostClustering()
+            .UseClustering(clustering)
             .AddRawEventIngestion(builder.Configuration)
             .AddUserGrains(builder.Configuration)
             .AddFunnel(builder.Configuration)
@@ -38,6 +41,10 @@ public static class SiloHostingExtensions
         {
             endpoints.SiloPort = silo.Value.SiloPort;
             endpoints.GatewayPort = silo.Value.GatewayPort;
+            if (silo.Value.Membership == MembershipMode.AdoNet && IPAddress.TryParse(silo.Value.AdvertisedIPAddress, out var advertised))
+            {
+                endpoints.AdvertisedIPAddress = advertised;
+            }
         });
         builder.Services.AddOptions<DevelopmentClusterMembershipOptions>().Configure<IOptions<SiloOptions>>((membership, silo) =>
             membership.PrimarySiloEndpoint = new IPEndPoint(IPAddress.Loopback, silo.Value.SiloPort));
@@ -51,6 +58,20 @@ public static class SiloHostingExtensions
             .AddCheck<PostgresHealthCheck>("postgres", tags: ["ready"])
             .AddCheck<IngestionHealthCheck>("ingestion", tags: ["ready"]);
         return builder;
+    }
+
+    /// <summary>
+    /// Localhost clustering (one silo, loopback), or membership in PostgreSQL through Orleans' ADO.NET clustering on
+    /// the storage's data source: the tables are migration 001's, created before Orleans starts.
+    /// </summary>
+    private static ISiloBuilder UseClustering(this ISiloBuilder orleans, MembershipMode mode)
+    {
+        if (mode == MembershipMode.Localhost) return orleans.UseLocalhostClustering();
+        return orleans.UseAdoNetClustering((OptionsBuilder<AdoNetClusteringSiloOptions> clustering) => clustering.Configure<NpgsqlDataSource>((o, dataSource) =>
+        {
+            o.Invariant = "Npgsql";
+            o.DataSource = dataSource;
+        }));
     }
 
     /// <summary>Maps <c>/health/live</c> (the process answers), <c>/health/ready</c> (PostgreSQL and the Kafka stream provider work) and <c>/health/ingestion</c>.</summary>

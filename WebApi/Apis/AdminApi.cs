@@ -5,8 +5,8 @@ using Microsoft.Extensions.Options;
 namespace Analytics.WebApi.Apis;
 
 /// <summary>
-/// Retraining the churn model (<c>POST /admin/churn/retrain</c>, off unless <c>Retraining:Enabled</c>, guarded by
-/// <c>Retraining:ApiKey</c> when set) and the model versions trained so far (<c>GET /api/churn/models</c>).
+/// Retraining the churn model (<c>POST /admin/churn/retrain</c>, off unless <c>Retraining:Enabled</c>, which requires
+/// <c>Retraining:ApiKey</c>) and the model versions trained so far (<c>GET /api/churn/models</c>).
 /// </summary>
 public static class AdminApi
 {
@@ -69,7 +69,7 @@ public static class AdminApi
                 detail: "Retraining through the API is off; set Retraining:Enabled=true (Retraining__Enabled) to allow it, or run the Trainer.");
         }
 
-        if (options.ApiKey is { } key && !string.Equals(request.Headers[ApiKeyHeader], key, StringComparison.Ordinal))
+        if (options.ApiKey is { } key && !KeyMatches(request.Headers[ApiKeyHeader].ToString(), key))
         {
             return TypedResults.Problem(
                 statusCode: StatusCodes.Status401Unauthorized,
@@ -79,4 +79,9 @@ public static class AdminApi
 
         return null;
     }
+
+    /// <summary>Compares in time independent of where the two differ, so that timing tells nothing about the key.</summary>
+    private static bool KeyMatches(string sent, string key)
+        => System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(
+            System.Text.Encoding.UTF8.GetBytes(sent), System.Text.Encoding.UTF8.GetBytes(key));
 }

@@ -11,7 +11,11 @@ public sealed class RetrainingOptions
     /// <summary><c>POST /admin/churn/retrain</c> trains a new model; off by default (it costs CPU and replaces the served model).</summary>
     public bool Enabled { get; set; }
 
-    /// <summary>When set, the admin endpoints want it in the <c>X-Api-Key</c> header.</summary>
+    /// <summary>
+    /// The key the admin endpoints want in the <c>X-Api-Key</c> header. Required when <see cref="Enabled"/>: an admin
+    /// endpoint is never open to anyone who reaches the port. From the environment (<c>Retraining__ApiKey</c>), never
+    /// from a file in the repository.
+    /// </summary>
     public string? ApiKey { get; set; }
 
     /// <summary>
@@ -48,6 +52,11 @@ internal sealed class RetrainingOptionsValidator : IValidateOptions<RetrainingOp
         const string Section = RetrainingOptions.SectionName;
         var failures = new List<string>();
         if (options.ApiKey is { } key && string.IsNullOrWhiteSpace(key)) failures.Add($"{Section}:ApiKey must not be blank when set.");
+        if (options.Enabled && string.IsNullOrWhiteSpace(options.ApiKey))
+        {
+            failures.Add($"{Section}:ApiKey must be set when {Section}:Enabled is true: the admin endpoints want it in the X-Api-Key header.");
+        }
+
         if (options.MinimumHistory is { } history && history <= TimeSpan.Zero) failures.Add($"{Section}:MinimumHistory must be positive (was {history}).");
         if (options.CaughtUpWithin <= TimeSpan.Zero) failures.Add($"{Section}:CaughtUpWithin must be positive (was {options.CaughtUpWithin}).");
         if (options.CheckInterval <= TimeSpan.Zero) failures.Add($"{Section}:CheckInterval must be positive (was {options.CheckInterval}).");

@@ -41,7 +41,8 @@ public static class WebApiHostingExtensions
 
     /// <summary>
     /// The Orleans client (section <c>Orleans</c>, validated at start-up): localhost clustering on the silo's gateway
-    /// port, the embedded default. Start-up waits for the cluster up to <see cref="OrleansClientOptions.ConnectTimeout"/>.
+    /// port, the embedded default, or the gateways of every silo in PostgreSQL's membership table
+    /// (<c>Orleans:Membership=AdoNet</c>). Start-up waits for the cluster up to <see cref="OrleansClientOptions.ConnectTimeout"/>.
     /// </summary>
     public static WebApplicationBuilder AddClusterClient(this WebApplicationBuilder builder)
     {
@@ -49,17 +50,48 @@ public static class WebApiHostingExtensions
             .Bind(builder.Configuration.GetSection(OrleansClientOptions.SectionName))
             .ValidateOnStart();
         builder.Services.AddSingleton<IValidateOptions<OrleansClientOptions>, OrleansClientOptionsValidator>();
-        builder.UseOrleansClient(client => client.UseConnectionRetryFilter<ClusterConnectionRetry>());
-        // Applied from options at resolve time, so that every configuration source (tests' included) counts.
+        // The mode is needed while building; ports and ids are applied from options at resolve time, so that every
+        // configuration source (tests' included) counts.
+        var clustering = ReadMembership(builder.Configuration);
+        builder.UseOrleansClient(client =>
+        {
+            client.UseConnectionRetryFilter<ClusterConnectionRetry>();
+            if (clustering == MembershipMode.AdoNet)
+            {
+                // Every live silo's gateway, from the membership table the silos keep in PostgreSQL.
+                client.UseAdoNetClustering((OptionsBuilder<AdoNetClusteringClientOptions> adoNet) => adoNet.Configure<Npgsql.NpgsqlDataSource>((o, dataSource) =>
+                {
+                    o.Invariant = "Npgsql";
+                    o.DataSource = dataSource;
+                }));
+            }
+        });
+        if (clustering == MembershipMode.AdoNet) return builder.AddClusterIds();
+
         builder.Services.AddOptions<StaticGatewayListProviderOptions>().Configure<IOptions<OrleansClientOptions>>((gateways, orleans) =>
             gateways.Gateways = [new IPEndPoint(IPAddress.Loopback, orleans.Value.GatewayPort).ToGatewayUri()]);
+        builder.Services.AddSingleton<Orleans.Messaging.IGatewayListProvider, Orleans.Messaging.StaticGatewayListProvider>();
+        return builder.AddClusterIds();
+    }
+
+    private static WebApplicationBuilder AddClusterIds(this WebApplicationBuilder builder)
+    {
         builder.Services.AddOptions<ClusterOptions>().Configure<IOptions<OrleansClientOptions>>((cluster, orleans) =>
         {
             cluster.ClusterId = orleans.Value.ClusterId;
             cluster.ServiceId = orleans.Value.ServiceId;
         });
-        builder.Services.AddSingleton<Orleans.Messaging.IGatewayListProvider, Orleans.Messaging.StaticGatewayListProvider>();
         return builder;
+    }
+
+    /// <summary><c>Orleans:Membership</c>, refused with a message that names it when it is not a mode.</summary>
+    private static MembershipMode ReadMembership(IConfiguration configuration)
+    {
+        const string Key = $"{OrleansClientOptions.SectionName}:{nameof(OrleansClientOptions.Membership)}";
+        var text = configuration[Key];
+        if (string.IsNullOrWhiteSpace(text)) return MembershipMode.Localhost;
+        if (Enum.TryParse<MembershipMode>(text, ignoreCase: true, out var mode) && Enum.IsDefined(mode) && !int.TryParse(text, out _)) return mode;
+        throw new OptionsValidationException(OrleansClientOptions.SectionName, typeof(OrleansClientOptions), [$"{Key} must be Localhost or AdoNet (was '{text}')."]);
     }
 
     /// <summary>Errors as <c>application/problem+json</c>; body size and rate limits.</summary>

@@ -1,6 +1,3 @@
-using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using System.Text.Json;
 using Analytics.TestInfrastructure;
 using Npgsql;
@@ -17,54 +14,32 @@ public sealed class RunAllTests : IDisposable
 {
     private static readonly TimeSpan StartTimeout = TimeSpan.FromMinutes(4);
 
-    private readonly string _home;
-    private readonly Dictionary<string, string> _environment;
-
-    public RunAllTests()
+    private readonly RunAllHome _home = new(new Dictionary<string, string>
     {
-        _home = Directory.CreateTempSubdirectory("analytics-runall-").FullName;
-        // The PostgreSQL server runs as the postgres user and must reach its data folder below this one.
-        File.SetUnixFileMode(_home, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute
-            | UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute);
-        var configuration = new DirectoryInfo(RepositoryPaths.BuildOutput("Silo")).Parent!.Name;
-        _environment = new Dictionary<string, string>
-        {
-            ["ANALYTICS_HOME"] = _home,
-            ["CONFIGURATION"] = configuration,
-            ["NO_BUILD"] = "1", // the suite's own build made these binaries
-            ["API_PORT"] = FreePorts.NextAsText(),
-            ["DASHBOARD_PORT"] = FreePorts.NextAsText(),
-            ["SILO_HTTP_PORT"] = FreePorts.NextAsText(),
-            ["BROKER_CONTROL_PORT"] = FreePorts.NextAsText(),
-            ["SILO_PORT"] = FreePorts.NextAsText(),
-            ["GATEWAY_PORT"] = FreePorts.NextAsText(),
-            ["POSTGRES_PORT"] = FreePorts.NextAsText(),
-            ["PRODUCER_ARGS"] = "--users 300 --start -2d --speed 0 --rate 400 --malformed-fraction 0.01",
-            // The first churn model is trained once a day of history is in (the default wants two weeks), on a short horizon.
-            ["Retraining__MinimumHistory"] = "1.00:00:00",
-            ["Retraining__CheckInterval"] = "00:00:02",
-            ["Training__Horizon"] = "06:00:00",
-        };
-    }
+        ["PRODUCER_ARGS"] = "--users 300 --start -2d --speed 0 --rate 400 --malformed-fraction 0.01",
+        // The first churn model is trained once a day of history is in (the default wants two weeks), on a short horizon.
+        ["Retraining__MinimumHistory"] = "1.00:00:00",
+        ["Retraining__CheckInterval"] = "00:00:02",
+        ["Training__Horizon"] = "06:00:00",
+    });
 
     [Fact]
     public async Task RunAll_StartsThePipeline_EventsFlowIntoRawEvents_AndStopLeavesNothingRunning()
     {
-        var start = await RunScriptAsync(StartTimeout);
+        var start = await _home.RunScriptAsync(StartTimeout);
         Assert.True(start.ExitCode == 0, $"./run_all.sh exited {start.ExitCode}:\n{start.Output}");
         Assert.Contains("Pipeline running.", start.Output, StringComparison.Ordinal);
 
-        var env = ReadEnvFile(Path.Combine(_home, ".run", "env"));
+        var env = _home.ReadEnv();
         foreach (var key in new[] { "KAFKA_BOOTSTRAP", "POSTGRES_CONNECTION", "PGHOST", "PGPORT", "PGUSER", "PGDATABASE", "API_URL", "DASHBOARD_URL" })
         {
             Assert.True(env.ContainsKey(key), $".run/env lacks {key}");
         }
 
-        Assert.Equal(_environment["POSTGRES_PORT"], env["PGPORT"]);
-        Assert.Equal($"http://localhost:{_environment["API_PORT"]}", env["API_URL"]);
+        Assert.Equal(_home.Environment["POSTGRES_PORT"], env["PGPORT"]);
+        Assert.Equal($"http://localhost:{_home.Environment["API_PORT"]}", env["API_URL"]);
 
-        var pids = Directory.GetFiles(Path.Combine(_home, ".run", "pids"), "*.pid")
-            .ToDictionary(f => Path.GetFileNameWithoutExtension(f), f => int.Parse(File.ReadAllText(f).Trim(), System.Globalization.CultureInfo.InvariantCulture));
+        var pids = _home.Pids();
         Assert.Equal(["localbroker", "producer", "silo", "webapi"], pids.Keys.Order().ToArray());
 
         try
@@ -72,12 +47,12 @@ public sealed class RunAllTests : IDisposable
             // Events flow: the count grows while we watch, and malformed ones land in dead_letters.
             await using var data = NpgsqlDataSource.Create(env["POSTGRES_CONNECTION"]);
             long first = 0;
-            await Eventually.UntilAsync(async () => (first = await CountAsync(data, "raw_events")) > 0, TimeSpan.FromSeconds(60), "the first events in raw_events");
-            await Eventually.UntilAsync(async () => await CountAsync(data, "raw_events") > first + 500, TimeSpan.FromSeconds(60), "raw_events to keep growing");
-            await Eventually.UntilAsync(async () => await CountAsync(data, "dead_letters") > 0, TimeSpan.FromSeconds(60), "a malformed event in dead_letters");
+            await Eventually.UntilAsync(async () => (first = await RunAllHome.CountAsync(data, "raw_events")) > 0, TimeSpan.FromSeconds(60), "the first events in raw_events");
+            await Eventually.UntilAsync(async () => await RunAllHome.CountAsync(data, "raw_events") > first + 500, TimeSpan.FromSeconds(60), "raw_events to keep growing");
+            await Eventually.UntilAsync(async () => await RunAllHome.CountAsync(data, "dead_letters") > 0, TimeSpan.FromSeconds(60), "a malformed event in dead_letters");
 
             // The user grains apply the events and their features reach churn_features.
-            await Eventually.UntilAsync(async () => await CountAsync(data, "churn_features") > 0, TimeSpan.FromSeconds(60), "users' features in churn_features");
+            await Eventually.UntilAsync(async () => await RunAllHome.CountAsync(data, "churn_features") > 0, TimeSpan.FromSeconds(60), "users' features in churn_features");
 
             using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
             var totals = JsonDocument.Parse(await http.GetStringAsync(new Uri($"{env["API_URL"]}/api/ingestion"))).RootElement;
@@ -96,7 +71,7 @@ public sealed class RunAllTests : IDisposable
 
             // No model was shipped: the web API trains the first one from the history, /predict serves it, and the
             // silo's scoring pass (a reminder, every minute) writes live predictions with it.
-            var user = await ScalarAsync<string>(data, "SELECT user_id FROM churn_features ORDER BY user_id LIMIT 1");
+            var user = await RunAllHome.ScalarAsync<string>(data, "SELECT user_id FROM churn_features ORDER BY user_id LIMIT 1");
             JsonElement prediction = default;
             await Eventually.UntilAsync(
                 async () =>
@@ -110,9 +85,9 @@ public sealed class RunAllTests : IDisposable
                 TimeSpan.FromSeconds(120),
                 "a first churn model, trained by the web API, to answer POST /predict");
             var version = prediction.GetProperty("model_version").GetString();
-            Assert.True(File.Exists(Path.Combine(_home, "models", "model.json")), "the model was not written to <home>/models");
+            Assert.True(File.Exists(Path.Combine(_home.Path, "models", "model.json")), "the model was not written to <home>/models");
             await Eventually.UntilAsync(
-                async () => await ScalarAsync<long>(data, $"SELECT count(*) FROM churn_predictions WHERE model_version = '{version}'") > 0,
+                async () => await RunAllHome.ScalarAsync<long>(data, $"SELECT count(*) FROM churn_predictions WHERE model_version = '{version}'") > 0,
                 TimeSpan.FromSeconds(150),
                 "live predictions of that model in churn_predictions");
 
@@ -121,98 +96,17 @@ public sealed class RunAllTests : IDisposable
         }
         finally
         {
-            var stop = await RunScriptAsync(TimeSpan.FromMinutes(2), "stop");
+            var stop = await _home.RunScriptAsync(TimeSpan.FromMinutes(2), "stop");
             Assert.True(stop.ExitCode == 0, $"./run_all.sh stop exited {stop.ExitCode}:\n{stop.Output}");
         }
 
         foreach (var (name, pid) in pids)
         {
-            Assert.False(IsRunning(pid), $"{name} (pid {pid}) still runs after ./run_all.sh stop");
+            Assert.False(RunAllHome.IsRunning(pid), $"{name} (pid {pid}) still runs after ./run_all.sh stop");
         }
 
-        Assert.False(PortAnswers(int.Parse(env["PGPORT"], System.Globalization.CultureInfo.InvariantCulture)), "PostgreSQL still listens after ./run_all.sh stop");
+        Assert.False(RunAllHome.PortAnswers(int.Parse(env["PGPORT"], System.Globalization.CultureInfo.InvariantCulture)), "PostgreSQL still listens after ./run_all.sh stop");
     }
 
-    public void Dispose()
-    {
-        // Whatever happened above, nothing may stay behind.
-        RunScriptAsync(TimeSpan.FromMinutes(2), "stop").GetAwaiter().GetResult();
-        try
-        {
-            Directory.Delete(_home, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
-    }
-
-    private async Task<(int ExitCode, string Output)> RunScriptAsync(TimeSpan timeout, params string[] arguments)
-    {
-        var info = new ProcessStartInfo(Path.Combine(RepositoryPaths.Root, "run_all.sh"))
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            WorkingDirectory = RepositoryPaths.Root,
-        };
-        foreach (var argument in arguments) info.ArgumentList.Add(argument);
-        foreach (var (key, value) in _environment) info.Environment[key] = value;
-
-        using var process = Process.Start(info)!;
-        var output = new System.Text.StringBuilder();
-        process.OutputDataReceived += (_, e) => { lock (output) output.AppendLine(e.Data); };
-        process.ErrorDataReceived += (_, e) => { lock (output) output.AppendLine(e.Data); };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        using var cancel = new CancellationTokenSource(timeout);
-        try
-        {
-            await process.WaitForExitAsync(cancel.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"./run_all.sh {string.Join(' ', arguments)} did not finish within {timeout}:\n{output}");
-        }
-
-        lock (output) return (process.ExitCode, output.ToString());
-    }
-
-    private static Dictionary<string, string> ReadEnvFile(string path)
-        => File.ReadAllLines(path)
-            .Where(line => line.Length > 0 && !line.StartsWith('#') && !line.StartsWith("export ", StringComparison.Ordinal) && line.Contains('='))
-            .Select(line => line.Split('=', 2))
-            .ToDictionary(parts => parts[0], parts => parts[1].Trim('\''));
-
-    private static async Task<long> CountAsync(NpgsqlDataSource data, string table)
-    {
-        await using var command = data.CreateCommand($"select count(*) from {table}");
-        return (long)(await command.ExecuteScalarAsync())!;
-    }
-
-    private static async Task<T> ScalarAsync<T>(NpgsqlDataSource data, string sql)
-    {
-        await using var command = data.CreateCommand(sql);
-        return (T)(await command.ExecuteScalarAsync())!;
-    }
-
-    private static bool IsRunning(int pid)
-    {
-        // A zombie has exited; only its parent's bookkeeping remains.
-        var stat = $"/proc/{pid}/stat";
-        return File.Exists(stat) && File.ReadAllText(stat).Split(' ')[2] != "Z";
-    }
-
-    private static bool PortAnswers(int port)
-    {
-        try
-        {
-            using var client = new TcpClient();
-            client.Connect(IPAddress.Loopback, port);
-            return true;
-        }
-        catch (SocketException)
-        {
-            return false;
-        }
-    }
+    public void Dispose() => _home.Dispose();
 }

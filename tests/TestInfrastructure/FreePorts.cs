@@ -33,6 +33,29 @@ public static class FreePorts
         throw new InvalidOperationException($"No free loopback port in [{First}, {Last}).");
     }
 
+    /// <summary>
+    /// The first of <paramref name="count"/> consecutive ports that were all free a moment ago and none handed out
+    /// before (for a service whose instance i takes the base port + i - 1).
+    /// </summary>
+    public static int Consecutive(int count)
+    {
+        lock (Given)
+        {
+            for (var attempt = 0; attempt < 1_000; attempt++)
+            {
+                var port = Random.Shared.Next(First, Last - count);
+                if (!Enumerable.Range(port, count).All(p => !Given.Contains(p) && IsFree(p))) continue;
+                Given.UnionWith(Enumerable.Range(port, count));
+                return port;
+            }
+        }
+
+        throw new InvalidOperationException($"No {count} consecutive free loopback ports in [{First}, {Last}).");
+    }
+
+    /// <summary><see cref="Consecutive"/> as text.</summary>
+    public static string ConsecutiveAsText(int count) => Consecutive(count).ToString(CultureInfo.InvariantCulture);
+
     /// <summary><see cref="Next"/> as text, for configuration values.</summary>
     public static string NextAsText() => Next().ToString(CultureInfo.InvariantCulture);
 
