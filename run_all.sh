@@ -173,7 +173,8 @@ cmd_stop() {
 
 cmd_status() {
   local s
-  for s in producer webapi $(started_silos) localbroker; do
+  local silos; silos=$(started_silos)
+  for s in producer webapi ${silos:-silo} localbroker; do
     if running "$s"; then echo "$s: running (pid $(cat "$PIDS/$s.pid"))"; else echo "$s: stopped"; fi
   done
   if as_pg "$(pg_bindir)/pg_ctl" -D "$PGDATA_DIR" status >/dev/null 2>&1; then echo "postgres: running (port $(pg_port))"; else echo "postgres: stopped"; fi

@@ -80,8 +80,12 @@ public static class AdminApi
         return null;
     }
 
-    /// <summary>Compares in time independent of where the two differ, so that timing tells nothing about the key.</summary>
+    /// <summary>
+    /// Compares the SHA-256 of both in fixed time: timing tells nothing about where they differ, nor about the key's
+    /// length (a plain fixed-time comparison returns at once on different lengths).
+    /// </summary>
     private static bool KeyMatches(string sent, string key)
         => System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(
-            System.Text.Encoding.UTF8.GetBytes(sent), System.Text.Encoding.UTF8.GetBytes(key));
+            System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(sent)),
+            System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(key)));
 }

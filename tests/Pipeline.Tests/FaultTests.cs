@@ -46,12 +46,14 @@ public sealed class FaultTests(ITestOutputHelper output) : IDisposable
     private async Task RunAsync(int events, int silos, Func<RunAllHome, NpgsqlDataSource, Task> fault)
     {
         // The ground truth: the simulator's events, recorded once (same seed and options give the same bytes), with
-        // malformed payloads and duplicates among them as in production.
+        // malformed payloads and duplicates among them as in production. A fixed start in the past: the 500,000 events
+        // of 3,000 users span about a week, all of it behind the contract's one-day limit on future event times.
         var record = await RunProducerAsync(
-            "--output", _recording, "--users", "3000", "--start", "2026-11-20T00:00:00Z", "--events", events.ToString(CultureInfo.InvariantCulture),
+            "--output", _recording, "--users", "3000", "--start", "2026-11-01T00:00:00Z", "--events", events.ToString(CultureInfo.InvariantCulture),
             "--seed", "11", "--malformed-fraction", "0.005", "--duplicate-fraction", "0.005", "--quiet");
         Assert.True(record.ExitCode == 0, $"recording the events failed:\n{record.Output}");
         var truth = Truth.Read(_recording);
+        Assert.True(truth.Newest < DateTimeOffset.UtcNow, $"the recording must lie in the past (its newest event is {truth.Newest:O})");
         output.WriteLine($"recorded {truth.Lines:N0} lines: {truth.EventIds.Count:N0} distinct valid events of {truth.ByUser.Count:N0} users, {truth.Rejected:N0} malformed");
 
         _home = new RunAllHome(new Dictionary<string, string>
@@ -111,9 +113,11 @@ public sealed class FaultTests(ITestOutputHelper output) : IDisposable
             () => string.Join("; ", truth.ByWindow.Where(w => windows.GetValueOrDefault(w.Key) != w.Value).Take(5).Select(w => $"{w.Key:O}: {windows.GetValueOrDefault(w.Key)} instead of {w.Value}")));
         Assert.Equal(0, await RunAllHome.ScalarAsync<long>(data, "SELECT coalesce(sum(late_events), 0)::bigint FROM funnel_summary"));
 
+        // Every process, restarted ones included (run_all.sh stop deletes the pid files), is gone after a stop.
+        var running = _home.Pids().Concat(pids).ToList();
         var stop = await _home.RunScriptAsync(TimeSpan.FromMinutes(3), "stop");
         Assert.True(stop.ExitCode == 0, $"./run_all.sh stop exited {stop.ExitCode}:\n{stop.Output}");
-        foreach (var (name, pid) in _home.Pids().Concat(pids)) Assert.False(RunAllHome.IsRunning(pid), $"{name} (pid {pid}) still runs");
+        foreach (var (name, pid) in running) Assert.False(RunAllHome.IsRunning(pid), $"{name} (pid {pid}) still runs");
     }
 
     /// <summary><see cref="Eventually.UntilAsync(Func{Task{bool}}, TimeSpan, string, CancellationToken)"/>, saying what still differs when it times out.</summary>
@@ -140,6 +144,11 @@ public sealed class FaultTests(ITestOutputHelper output) : IDisposable
         var restarted = Restart(arguments, environment, directory, Path.Combine(home.Path, ".run", "logs", "silo2-restarted.log"));
         await File.WriteAllTextAsync(Path.Combine(home.Path, ".run", "pids", "silo2.pid"), restarted.ToString(CultureInfo.InvariantCulture));
         output.WriteLine($"restarted silo2 as pid {restarted}");
+        // It rejoins: three silos active again (the killed one's row is declared dead, the new one's active).
+        await Eventually.UntilAsync(
+            async () => RunAllHome.IsRunning(restarted) && await RunAllHome.ScalarAsync<long>(data, "SELECT count(*) FROM OrleansMembershipTable WHERE Status = 3") == 3,
+            TimeSpan.FromMinutes(2),
+            "the restarted silo2 to rejoin the cluster (3 active silos)");
     }
 
     /// <summary>PostgreSQL stopped (fast shutdown: every connection cut) for <see cref="Outage"/>, then started again as it ran.</summary>
@@ -264,12 +273,13 @@ public sealed class FaultTests(ITestOutputHelper output) : IDisposable
     }
 
     /// <summary>What the recorded events must produce: the distinct valid events, per user and per window.</summary>
-    private sealed record Truth(long Lines, long Rejected, HashSet<Guid> EventIds, Dictionary<string, (long Views, long Carts, long Purchases)> ByUser, Dictionary<DateTimeOffset, (long Views, long Carts, long Purchases)> ByWindow)
+    private sealed record Truth(long Lines, long Rejected, DateTimeOffset Newest, HashSet<Guid> EventIds, Dictionary<string, (long Views, long Carts, long Purchases)> ByUser, Dictionary<DateTimeOffset, (long Views, long Carts, long Purchases)> ByWindow)
     {
         public static Truth Read(string path)
         {
-            var truth = new Truth(0, 0, [], [], []);
+            var truth = new Truth(0, 0, DateTimeOffset.MinValue, [], [], []);
             long lines = 0, rejected = 0;
+            var newest = DateTimeOffset.MinValue;
             foreach (var line in File.ReadLines(path))
             {
                 lines++;
@@ -280,12 +290,13 @@ public sealed class FaultTests(ITestOutputHelper output) : IDisposable
                 }
 
                 if (!truth.EventIds.Add(e.EventId)) continue; // a duplicate: counted once
+                if (e.EventTime > newest) newest = e.EventTime;
                 var start = DateTimeOffset.FromUnixTimeMilliseconds(e.EventTime.ToUnixTimeMilliseconds() / (long)WindowSize.TotalMilliseconds * (long)WindowSize.TotalMilliseconds);
                 truth.ByUser[e.UserId] = Add(truth.ByUser.GetValueOrDefault(e.UserId), e.EventType);
                 truth.ByWindow[start] = Add(truth.ByWindow.GetValueOrDefault(start), e.EventType);
             }
 
-            return truth with { Lines = lines, Rejected = rejected };
+            return truth with { Lines = lines, Rejected = rejected, Newest = newest };
         }
 
         private static (long, long, long) Add((long Views, long Carts, long Purchases) counts, UserEventType type) => type switch
