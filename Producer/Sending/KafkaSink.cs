@@ -47,6 +47,9 @@ public sealed class KafkaSink : IMessageSink
     // Written by the single sending thread, read by FlushAsync after sending stopped.
     private long _handedOver;
 
+    // Messages the client refused in Send: counted as failed there, with no delivery report to wait for.
+    private long _refused;
+
     private KafkaSink(KafkaSinkSettings settings, SendStatistics statistics, TextWriter log)
     {
         _topic = settings.Topic;
@@ -132,6 +135,14 @@ public sealed class KafkaSink : IMessageSink
                 // librdkafka's queue is full: its background thread is draining it; give it a moment.
                 Thread.Sleep(1);
             }
+            catch (ProduceException<byte[]?, byte[]> ex)
+            {
+                // Refused before it left (e.g. an idempotent producer gone fatal after the broker refused a request for
+                // good): a failed delivery like any other, counted in the summary and the exit code, never a crash.
+                _statistics.OnFailed(ex.Error.Reason);
+                _refused++;
+                return;
+            }
         }
     }
 
@@ -147,7 +158,7 @@ public sealed class KafkaSink : IMessageSink
         // Flush returns once librdkafka's queue is empty, which can be a moment before the last delivery handlers have
         // run on the client's poll thread; the summary and the exit code must count every report.
         var deadline = Environment.TickCount64 + 5_000;
-        while (_statistics.Delivered + _statistics.Failed < _handedOver && Environment.TickCount64 < deadline
+        while (_statistics.Delivered + _statistics.Failed - _refused < _handedOver && Environment.TickCount64 < deadline
                && !cancellationToken.IsCancellationRequested)
         {
             await Task.Delay(1, CancellationToken.None).ConfigureAwait(false);
