@@ -6,6 +6,25 @@ namespace Analytics.Benchmarking;
 /// <summary>The benchmarks' option parsers: whole numbers with <c>_</c> or <c>,</c> separators, bounded reals, and durations with a unit.</summary>
 public static class CliOptions
 {
+    /// <summary>
+    /// Parses <paramref name="args"/> against <paramref name="root"/> and runs the verb's action; on invalid options,
+    /// prints each error and a hint to <paramref name="error"/> and returns <see cref="ExitCodes.Usage"/>.
+    /// </summary>
+    public static async Task<int> InvokeAsync(RootCommand root, string[] args, TextWriter error)
+    {
+        ArgumentNullException.ThrowIfNull(root);
+        ArgumentNullException.ThrowIfNull(error);
+        var result = root.Parse(args);
+        if (result.Errors.Count > 0)
+        {
+            foreach (var e in result.Errors) await error.WriteLineAsync($"error: {e.Message}").ConfigureAwait(false);
+            await error.WriteLineAsync("Run with --help for the options.").ConfigureAwait(false);
+            return ExitCodes.Usage;
+        }
+
+        return await result.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null }).ConfigureAwait(false);
+    }
+
     /// <summary>An <c>--output FILE</c> option for the JSON report.</summary>
     public static Option<string?> Output() => new("--output") { Description = "Write the results as JSON to FILE.", HelpName = "FILE" };
 

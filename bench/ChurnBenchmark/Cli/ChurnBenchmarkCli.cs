@@ -46,15 +46,7 @@ internal static class ChurnBenchmarkCli
         string[] args, TextWriter error, Func<TrainingBenchmarkOptions, Task<int>> runTraining, Func<PredictBenchmarkOptions, Task<int>> runPredict)
     {
         var root = new RootCommand(Description) { TrainingCommand(runTraining, error), PredictCommand(runPredict) };
-        var result = root.Parse(args);
-        if (result.Errors.Count > 0)
-        {
-            foreach (var e in result.Errors) await error.WriteLineAsync($"error: {e.Message}").ConfigureAwait(false);
-            await error.WriteLineAsync("Run with --help for the options.").ConfigureAwait(false);
-            return ExitCodes.Usage;
-        }
-
-        return await result.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null }).ConfigureAwait(false);
+        return await CliOptions.InvokeAsync(root, args, error).ConfigureAwait(false);
     }
 
     private static Command TrainingCommand(Func<TrainingBenchmarkOptions, Task<int>> run, TextWriter error)

@@ -31,15 +31,7 @@ internal static class PipelineBenchmarkCli
     public static async Task<int> RunAsync(string[] args, TextWriter error, Func<LatencyBenchmarkOptions, Task<int>> runLatency)
     {
         var root = new RootCommand(Description) { LatencyCommand(runLatency) };
-        var result = root.Parse(args);
-        if (result.Errors.Count > 0)
-        {
-            foreach (var e in result.Errors) await error.WriteLineAsync($"error: {e.Message}").ConfigureAwait(false);
-            await error.WriteLineAsync("Run with --help for the options.").ConfigureAwait(false);
-            return ExitCodes.Usage;
-        }
-
-        return await result.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null }).ConfigureAwait(false);
+        return await CliOptions.InvokeAsync(root, args, error).ConfigureAwait(false);
     }
 
     private static Command LatencyCommand(Func<LatencyBenchmarkOptions, Task<int>> run)

@@ -83,15 +83,7 @@ internal static class BenchmarkCli
             },
         }));
 
-        var result = root.Parse(args);
-        if (result.Errors.Count > 0)
-        {
-            foreach (var e in result.Errors) await error.WriteLineAsync($"error: {e.Message}").ConfigureAwait(false);
-            await error.WriteLineAsync("Run with --help for the options.").ConfigureAwait(false);
-            return ExitCodes.Usage;
-        }
-
-        return await result.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null }).ConfigureAwait(false);
+        return await CliOptions.InvokeAsync(root, args, error).ConfigureAwait(false);
     }
 
     /// <summary>The verb <c>users</c>: the user grains with persistence.</summary>
