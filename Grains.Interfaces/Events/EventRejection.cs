@@ -35,6 +35,9 @@ public enum EventRejectionCode
 
     /// <summary><c>price</c> is larger than any real product.</summary>
     AbsurdPrice,
+
+    /// <summary>The payload is larger than <see cref="UserEventJson.MaxPayloadBytes"/> (checked before parsing).</summary>
+    TooLarge,
 }
 
 /// <summary>A rejection: a stable code plus a message that names the field and the problem.</summary>

@@ -27,6 +27,13 @@ public static class UserEventJson
     /// <summary>No product costs more; a larger price is a bug upstream.</summary>
     public const decimal MaxPrice = 1_000_000_000m;
 
+    /// <summary>
+    /// Largest accepted payload, in bytes (32 KiB). A valid event with every field at its longest is under 1 KiB; the
+    /// rest is room for extra fields of newer producers. A larger payload is refused before it is parsed: otherwise a
+    /// valid event could carry megabytes of unknown fields into the pipeline.
+    /// </summary>
+    public const int MaxPayloadBytes = 32 * 1024;
+
     private static readonly string[] WireEventTypes = ["view", "add_to_cart", "purchase"];
 
     /// <summary>Every <see cref="char.IsControl(char)"/> character (C0, DEL, C1) and the line and paragraph separators.</summary>
@@ -65,6 +72,14 @@ public static class UserEventJson
         [NotNullWhen(false)] out EventRejection? rejection)
     {
         userEvent = null;
+        if (utf8Json.Length > MaxPayloadBytes)
+        {
+            rejection = new EventRejection(
+                EventRejectionCode.TooLarge,
+                string.Create(CultureInfo.InvariantCulture, $"the payload is {utf8Json.Length:N0} bytes; at most {MaxPayloadBytes:N0} are accepted"));
+            return false;
+        }
+
         if (utf8Json.IsEmpty || utf8Json.Trim(" \t\r\n"u8).IsEmpty)
         {
             rejection = new EventRejection(EventRejectionCode.Empty, "the payload is empty");

@@ -7,9 +7,12 @@ namespace Analytics.Grains.Interfaces.Funnel;
 [Alias("Analytics.IWatermarkGrain")]
 public interface IWatermarkGrain : IGrainWithIntegerKey
 {
-    /// <summary>Records the highest event time newly seen per partition (processing time is the grain's now) and moves the watermark.</summary>
+    /// <summary>
+    /// Records the highest event time newly seen per partition (processing time is the grain's now) of a topic of
+    /// <paramref name="partitionCount"/> partitions, and moves the watermark. A partition not reported yet holds it back.
+    /// </summary>
     [Alias("Observe")]
-    Task<WatermarkSnapshot> ObserveAsync(IReadOnlyList<PartitionEventTime> observations);
+    Task<WatermarkSnapshot> ObserveAsync(int partitionCount, IReadOnlyList<PartitionEventTime> observations);
 
     /// <summary>
     /// An open window asks to be told (<see cref="IFunnelWindowGrain.OnWatermarkAsync"/>) as soon as the watermark reaches
@@ -37,6 +40,9 @@ public sealed record WatermarkSnapshot
 
     [Id(1)] public required IReadOnlyList<PartitionEventTime> Partitions { get; init; }
 
-    /// <summary>The partitions that hold the watermark back now (received events within the idle timeout).</summary>
+    /// <summary>
+    /// The partitions that hold the watermark back now: heard from within the idle timeout (or the watermark's owner
+    /// started less than that ago), and partitions of the topic not heard from yet.
+    /// </summary>
     [Id(2)] public required IReadOnlyList<int> ActivePartitions { get; init; }
 }

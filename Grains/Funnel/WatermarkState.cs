@@ -15,9 +15,13 @@ public sealed class PartitionProgress
 /// <summary>
 /// The pipeline's event-time watermark, partition-aware. Per Kafka partition it keeps the highest event time seen and
 /// when the partition last received events. The watermark is the minimum of those highest event times over the
-/// <em>active</em> partitions — those that received something within the idle timeout (processing time) — minus the
-/// allowed lateness. It only moves when an active partition's event time does; with every partition idle it stays put
-/// (so a replay of recorded history gives the same windows as the live run), and it never moves backwards.
+/// <em>holding</em> partitions, minus the allowed lateness. A partition holds the watermark back until it has been
+/// silent for the idle timeout (processing time), counted from its last events or from when the watermark's owner
+/// started (<c>heldSince</c>), whichever is later; a partition of the topic (<see cref="PartitionCount"/>) that has
+/// not reported yet holds it still. So neither a partition whose reader starts late nor one handed between silos can
+/// fall behind and see its events counted late, and a restart does not let the first partition to report run ahead.
+/// The watermark only moves when a holding partition's event time does; with every partition idle it stays put (so a
+/// replay of recorded history gives the same windows as the live run), and it never moves backwards.
 /// </summary>
 [GenerateSerializer]
 [Alias("Analytics.Grains.Funnel.WatermarkState")]
@@ -28,6 +32,9 @@ public sealed class WatermarkState
 
     /// <summary>The watermark in UTC ticks; <see cref="long.MinValue"/> before the first one.</summary>
     [Id(1)] public long WatermarkTicks { get; private set; } = long.MinValue;
+
+    /// <summary>Partitions of the topic (0 to count − 1), as the last report said; 0 before the first.</summary>
+    [Id(2)] public int PartitionCount { get; private set; }
 
     /// <summary>The watermark, or null before any event was seen.</summary>
     public DateTimeOffset? Watermark => WatermarkTicks == long.MinValue ? null : new DateTimeOffset(WatermarkTicks, TimeSpan.Zero);
@@ -45,17 +52,27 @@ public sealed class WatermarkState
         progress.LastSeenTicks = Math.Max(progress.LastSeenTicks, now.UtcTicks);
     }
 
+    /// <summary>Records that the topic has <paramref name="count"/> partitions (0 to count − 1).</summary>
+    public void ExpectPartitions(int count)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(count);
+        PartitionCount = count;
+    }
+
     /// <summary>
-    /// Recomputes the watermark at processing time <paramref name="now"/>; returns true if it moved forward.
+    /// Recomputes the watermark at processing time <paramref name="now"/>; returns true if it moved forward. Every
+    /// partition counts as heard from at <paramref name="heldSince"/> at the latest (when the watermark's owner started).
     /// </summary>
-    public bool Advance(DateTimeOffset now, TimeSpan lateness, TimeSpan idleTimeout)
+    public bool Advance(DateTimeOffset now, TimeSpan lateness, TimeSpan idleTimeout, DateTimeOffset heldSince)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(lateness, TimeSpan.Zero);
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(idleTimeout, TimeSpan.Zero);
+        // A partition nobody has heard from yet: its events may be older than anything seen, so nothing may close.
+        if (Unreported().Any() && Holds(long.MinValue, now, idleTimeout, heldSince)) return false;
         var lowest = long.MaxValue;
         foreach (var progress in Partitions.Values)
         {
-            if (now.UtcTicks - progress.LastSeenTicks >= idleTimeout.Ticks) continue;
+            if (!Holds(progress.LastSeenTicks, now, idleTimeout, heldSince)) continue;
             lowest = Math.Min(lowest, progress.MaxEventTicks);
         }
 
@@ -67,7 +84,14 @@ public sealed class WatermarkState
         return true;
     }
 
-    /// <summary>The partitions that hold the watermark back at <paramref name="now"/> (active ones), for diagnostics.</summary>
-    public IEnumerable<int> ActivePartitions(DateTimeOffset now, TimeSpan idleTimeout)
-        => Partitions.Where(p => now.UtcTicks - p.Value.LastSeenTicks < idleTimeout.Ticks).Select(p => p.Key).Order();
+    /// <summary>The partitions that hold the watermark back at <paramref name="now"/>, reported or not, for diagnostics.</summary>
+    public IEnumerable<int> ActivePartitions(DateTimeOffset now, TimeSpan idleTimeout, DateTimeOffset heldSince)
+        => Partitions.Where(p => Holds(p.Value.LastSeenTicks, now, idleTimeout, heldSince)).Select(p => p.Key)
+            .Concat(Holds(long.MinValue, now, idleTimeout, heldSince) ? Unreported() : [])
+            .Order();
+
+    private IEnumerable<int> Unreported() => Enumerable.Range(0, PartitionCount).Where(p => !Partitions.ContainsKey(p));
+
+    private static bool Holds(long lastSeenTicks, DateTimeOffset now, TimeSpan idleTimeout, DateTimeOffset heldSince)
+        => now.UtcTicks - Math.Max(lastSeenTicks, heldSince.UtcTicks) < idleTimeout.Ticks;
 }

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Analytics.Grains;
 using Analytics.Grains.Funnel;
 using Analytics.Grains.Interfaces.Funnel;
 using Analytics.Streaming.Kafka;
@@ -10,7 +11,8 @@ namespace Analytics.Silo.Funnel;
 /// Collects, per Kafka partition, the highest event time of what this silo's queues have delivered — every subscriber,
 /// the user grains included, has processed it, so its window contributions are counted — and hands it to the watermark
 /// grain every <see cref="FunnelOptions.ReportInterval"/>: one grain call per interval per silo, whatever the event
-/// rate. A failed report is merged into the next one.
+/// rate. A failed report is merged into the next one. Each report says how many partitions the topic has, so the
+/// watermark waits for those no silo has read from yet.
 /// </summary>
 /// <remarks>
 /// Delivered, not merely read or stored: an event read in the same pull as a much later one must not see its window
@@ -19,6 +21,7 @@ namespace Analytics.Silo.Funnel;
 internal sealed partial class WatermarkReporter(
     IGrainFactory grains,
     IOptions<FunnelOptions> options,
+    IOptionsMonitor<KafkaStreamOptions> kafka,
     TimeProvider timeProvider,
     ILogger<WatermarkReporter> logger) : BackgroundService, IKafkaDeliveryObserver
 {
@@ -36,6 +39,7 @@ internal sealed partial class WatermarkReporter(
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         using var timer = new PeriodicTimer(options.Value.ReportInterval, timeProvider);
+        var partitionCount = kafka.Get(GrainConstants.StreamProviderName).Partitions;
         try
         {
             while (await timer.WaitForNextTickAsync(stoppingToken))
@@ -45,6 +49,7 @@ internal sealed partial class WatermarkReporter(
                 try
                 {
                     await grains.GetGrain<IWatermarkGrain>(0).ObserveAsync(
+                        partitionCount,
                         [.. batch.OrderBy(p => p.Key).Select(p => new PartitionEventTime(p.Key, new DateTimeOffset(p.Value, TimeSpan.Zero)))]);
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException || !stoppingToken.IsCancellationRequested)

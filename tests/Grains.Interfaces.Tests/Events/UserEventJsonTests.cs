@@ -228,6 +228,31 @@ public sealed class UserEventJsonTests
     }
 
     [Fact]
+    public void TryParse_ValidEventWithExtraFieldsUpToTheLimit_IsAccepted_OneByteMoreIsTooLarge()
+    {
+        // A valid event padded by an unknown field to exactly MaxPayloadBytes: accepted, the extra ignored.
+        var empty = Appending("\"notes\":\"\"");
+        var atLimit = Appending($"\"notes\":\"{new string('n', UserEventJson.MaxPayloadBytes - Encoding.UTF8.GetByteCount(empty))}\"");
+        Assert.Equal(UserEventJson.MaxPayloadBytes, Encoding.UTF8.GetByteCount(atLimit));
+        Assert.Equal("user_123", ParseValid(atLimit).UserId);
+
+        var over = atLimit.Replace("\"notes\":\"", "\"notes\":\"n", StringComparison.Ordinal);
+        var rejection = ParseInvalid(over);
+        Assert.Equal(EventRejectionCode.TooLarge, rejection.Code);
+        Assert.Equal("TooLarge: the payload is 32,769 bytes; at most 32,768 are accepted", rejection.ToString());
+    }
+
+    [Fact]
+    public void TryParse_OneMegabyteOfAnything_IsTooLarge_BeforeItIsParsed()
+    {
+        // Not JSON, not UTF-8: the size is the reason given, checked first.
+        var junk = new byte[1_000_000];
+        new Random(7).NextBytes(junk);
+        Assert.False(UserEventJson.TryParse(junk, Now, out _, out var rejection));
+        Assert.Equal("TooLarge: the payload is 1,000,000 bytes; at most 32,768 are accepted", rejection.ToString());
+    }
+
+    [Fact]
     public void TryParse_AbsurdPrice_IsRejected()
         => Assert.Equal(EventRejectionCode.AbsurdPrice, ParseInvalid(With("price", 2_000_000_000m)).Code);
 

@@ -18,9 +18,14 @@ public sealed class WatermarkStateTests
     /// <summary>Processing time: 2026-04-01 09:00Z plus <paramref name="seconds"/>.</summary>
     private static DateTimeOffset P(double seconds) => new DateTimeOffset(2026, 4, 1, 9, 0, 0, TimeSpan.Zero).AddSeconds(seconds);
 
-    private static bool Advance(WatermarkState state, DateTimeOffset now) => state.Advance(now, Lateness, IdleTimeout);
+    /// <summary>The watermark's owner started long before any of these tests' times: only reports make partitions hold.</summary>
+    private static readonly DateTimeOffset LongAgo = DateTimeOffset.MinValue;
 
-    private static int[] Active(WatermarkState state, DateTimeOffset now) => [.. state.ActivePartitions(now, IdleTimeout)];
+    private static bool Advance(WatermarkState state, DateTimeOffset now, DateTimeOffset? heldSince = null)
+        => state.Advance(now, Lateness, IdleTimeout, heldSince ?? LongAgo);
+
+    private static int[] Active(WatermarkState state, DateTimeOffset now, DateTimeOffset? heldSince = null)
+        => [.. state.ActivePartitions(now, IdleTimeout, heldSince ?? LongAgo)];
 
     [Fact]
     public void New_HasNoWatermark_AndAdvanceWithoutPartitionsDoesNotMoveIt()
@@ -201,7 +206,7 @@ public sealed class WatermarkStateTests
     }
 
     [Fact]
-    public void PartitionNeverObserved_DoesNotHoldTheWatermarkBack()
+    public void PartitionNeverObserved_WithoutAPartitionCount_DoesNotHoldTheWatermarkBack()
     {
         var state = new WatermarkState();
         state.Observe(0, E(10), P(0));
@@ -211,6 +216,104 @@ public sealed class WatermarkStateTests
         Assert.Equal(E(5), state.Watermark); // min(12:10, 12:06) - 1 min; partitions 1 and 2 do not exist here
         Assert.Equal([0, 3], state.Partitions.Keys.Order());
         Assert.Equal([0, 3], Active(state, P(0)));
+    }
+
+    [Fact]
+    public void UnreportedPartitionOfTheTopic_HoldsTheWatermarkStill_UntilTheIdleTimeoutAfterTheStart()
+    {
+        // A topic of 4 partitions; the watermark's owner started at P(0); partition 2's reader is slow to start.
+        var state = new WatermarkState();
+        state.ExpectPartitions(4);
+        foreach (var second in new[] { 0, 10, 20, 29 })
+        {
+            state.Observe(0, E(10 + second), P(second));
+            state.Observe(1, E(20 + second), P(second));
+            state.Observe(3, E(30 + second), P(second));
+            Assert.False(Advance(state, P(second), heldSince: P(0)));
+            Assert.Null(state.Watermark);
+            Assert.Equal([0, 1, 2, 3], Active(state, P(second), heldSince: P(0)));
+        }
+
+        // One tick short of 30 s after the start it still holds; at 30 s it is idle, and the others decide.
+        state.Observe(0, E(40), P(30));
+        state.Observe(1, E(50), P(30));
+        state.Observe(3, E(60), P(30));
+        Assert.False(Advance(state, P(30).AddTicks(-1), heldSince: P(0)));
+        Assert.Equal([0, 1, 3], Active(state, P(30), heldSince: P(0)));
+        Assert.True(Advance(state, P(30), heldSince: P(0)));
+        Assert.Equal(E(39), state.Watermark); // min(12:40, 12:50, 13:00) - 1 min
+    }
+
+    [Fact]
+    public void UnreportedPartitionOfTheTopic_ThatReportsOlderEvents_DecidesTheWatermark_NoneOfItsEventsLate()
+    {
+        var state = new WatermarkState();
+        state.ExpectPartitions(3);
+        state.Observe(0, E(300), P(0)); // hours of history ahead in a second: a fast replay
+        state.Observe(1, E(280), P(0));
+        Assert.False(Advance(state, P(1), heldSince: P(0)));
+        Assert.Null(state.Watermark);
+
+        // Partition 2 starts at 12:05: the watermark is its time minus the lateness, behind its own events.
+        state.Observe(2, E(5), P(2));
+        Assert.True(Advance(state, P(2), heldSince: P(0)));
+        Assert.Equal(E(4), state.Watermark);
+        Assert.Equal([0, 1, 2], Active(state, P(2), heldSince: P(0)));
+    }
+
+    [Fact]
+    public void AfterARestart_EveryKnownPartitionHolds_UntilTheIdleTimeoutAfterTheStart()
+    {
+        var state = new WatermarkState();
+        state.ExpectPartitions(2);
+        state.Observe(0, E(10), P(0));
+        state.Observe(1, E(4), P(0));
+        Assert.True(Advance(state, P(0), heldSince: P(0)));
+        Assert.Equal(E(3), state.Watermark);
+
+        // Restarted at P(1000), long after both were last heard from. Partition 0 reports first and runs ahead:
+        // partition 1 (12:04) still holds the watermark, although its last events are 1000 s old.
+        var restart = P(1_000);
+        state.Observe(0, E(20), P(1_001));
+        Assert.Equal([0, 1], Active(state, P(1_001), heldSince: restart));
+        Assert.False(Advance(state, P(1_001), heldSince: restart));
+        Assert.Equal(E(3), state.Watermark);
+
+        // Without the restart rule partition 1 would be idle already (it is, seen from a start long ago).
+        Assert.Equal([0], Active(state, P(1_001)));
+
+        // Silent for the idle timeout since the restart: partition 0 alone decides.
+        state.Observe(0, E(21), P(1_030));
+        Assert.True(Advance(state, P(1_030), heldSince: restart));
+        Assert.Equal(E(20), state.Watermark);
+    }
+
+    [Fact]
+    public void ExpectPartitions_RefusesANegativeCount_AndTheLastCountWins()
+    {
+        var state = new WatermarkState();
+        Assert.Throws<ArgumentOutOfRangeException>(() => state.ExpectPartitions(-1));
+        Assert.Equal(0, state.PartitionCount);
+
+        state.ExpectPartitions(8);
+        state.ExpectPartitions(3);
+        Assert.Equal(3, state.PartitionCount);
+        Assert.Equal([0, 1, 2], Active(state, P(0), heldSince: P(0)));
+        Assert.Empty(Active(state, P(30), heldSince: P(0)));
+    }
+
+    [Fact]
+    public void SerializationRoundTrip_KeepsThePartitionCount()
+    {
+        var original = new WatermarkState();
+        original.ExpectPartitions(5);
+        original.Observe(0, E(1), P(0));
+
+        var copy = FunnelTestSupport.RoundTrip(original);
+
+        Assert.Equal(5, copy.PartitionCount);
+        Assert.Equal([0, 1, 2, 3, 4], Active(copy, P(1), heldSince: P(0)));
+        Assert.False(Advance(copy, P(1), heldSince: P(0)));
     }
 
     [Fact]
@@ -269,16 +372,16 @@ public sealed class WatermarkStateTests
         Assert.False(Advance(state, P(2)));
 
         // A larger lateness would put it back to 12:05: not moved, not lowered.
-        Assert.False(state.Advance(P(3), TimeSpan.FromMinutes(5), IdleTimeout));
+        Assert.False(state.Advance(P(3), TimeSpan.FromMinutes(5), IdleTimeout, LongAgo));
         Assert.Equal(E(9), state.Watermark);
 
         // A zero lateness moves it to the max itself: 12:10.
-        Assert.True(state.Advance(P(4), TimeSpan.Zero, IdleTimeout));
+        Assert.True(state.Advance(P(4), TimeSpan.Zero, IdleTimeout, LongAgo));
         Assert.Equal(E(10), state.Watermark);
-        Assert.False(state.Advance(P(5), TimeSpan.Zero, IdleTimeout));
+        Assert.False(state.Advance(P(5), TimeSpan.Zero, IdleTimeout, LongAgo));
 
         state.Observe(0, E(10).AddTicks(1), P(6));
-        Assert.True(state.Advance(P(6), TimeSpan.Zero, IdleTimeout)); // one tick is a move
+        Assert.True(state.Advance(P(6), TimeSpan.Zero, IdleTimeout, LongAgo)); // one tick is a move
         Assert.Equal(E(10).AddTicks(1), state.Watermark);
     }
 
@@ -298,8 +401,8 @@ public sealed class WatermarkStateTests
         Assert.Empty(Active(state, P(50)));
 
         // Different idle timeouts: the same state, another answer.
-        Assert.Equal([0, 2, 5, 9], state.ActivePartitions(P(50), TimeSpan.FromSeconds(51)).ToArray());
-        Assert.Equal([2, 9], state.ActivePartitions(P(50), TimeSpan.FromSeconds(41)).ToArray()); // 0 idle 45 s, 2 idle 40 s
+        Assert.Equal([0, 2, 5, 9], state.ActivePartitions(P(50), TimeSpan.FromSeconds(51), LongAgo).ToArray());
+        Assert.Equal([2, 9], state.ActivePartitions(P(50), TimeSpan.FromSeconds(41), LongAgo).ToArray()); // 0 idle 45 s, 2 idle 40 s
     }
 
     [Fact]

@@ -12,7 +12,8 @@ namespace Analytics.Silo.Tests.Cluster;
 
 /// <summary>
 /// Funnel windows fed by real silos from the local broker: hand-made events with chosen event times on chosen
-/// partitions (lateness 5 minutes), and the windows read from their grains and from <c>funnel_summary</c>.
+/// partitions (lateness 5 minutes), and the windows read from their grains and from <c>funnel_summary</c>. The topics
+/// have the two partitions the events go to: a partition never heard from holds the watermark back.
 /// </summary>
 [Collection(SiloProcessesCollection.Name)]
 public sealed class FunnelClusterTests(PostgresFixture postgres, ITestOutputHelper output) : IClassFixture<PostgresFixture>, IAsyncLifetime
@@ -45,7 +46,7 @@ public sealed class FunnelClusterTests(PostgresFixture postgres, ITestOutputHelp
     [Fact]
     public async Task Window_OnTimeAndSlightlyLateCounted_DuplicatesOnce_AfterFinalLateOnly_EqualsReference()
     {
-        var topic = _harness.NewTopic();
+        var topic = _harness.NewTopic(partitions: 2);
         await using var cluster = await _harness.DeployAsync(topic, silos: 1, Settings);
         var window = cluster.Client.GetGrain<IFunnelWindowGrain>(FunnelWindowKey.Of(T));
 
@@ -119,7 +120,7 @@ public sealed class FunnelClusterTests(PostgresFixture postgres, ITestOutputHelp
     [Fact]
     public async Task OpenWindow_ClusterRestarts_ReminderFinalisesItWithoutFurtherEvents_CountsSurvive()
     {
-        var topic = _harness.NewTopic();
+        var topic = _harness.NewTopic(partitions: 2);
         var start = T.AddHours(1);
         var events = new List<(int Partition, UserEvent Event)>
         {
@@ -164,7 +165,7 @@ public sealed class FunnelClusterTests(PostgresFixture postgres, ITestOutputHelp
     [Fact]
     public async Task OrderedFunnel_SessionsOutOfOrder_FinalAfterEndPlusTimeout_AsDocumented()
     {
-        var topic = _harness.NewTopic();
+        var topic = _harness.NewTopic(partitions: 2);
         var start = T.AddHours(2);
         await using var cluster = await _harness.DeployAsync(topic, silos: 1, new Dictionary<string, string>(Settings) { ["Funnel:SessionTimeout"] = "00:05:00" });
         var window = cluster.Client.GetGrain<IFunnelWindowGrain>(FunnelWindowKey.Of(start));

@@ -19,6 +19,7 @@ public sealed class KafkaClusterHarness : IDisposable
     public const int Partitions = 8;
 
     private readonly string _serviceId = "analytics-test-" + Guid.NewGuid().ToString("N")[..8];
+    private readonly Dictionary<string, int> _partitions = [];
 
     private KafkaClusterHarness(MockKafkaCluster kafka, string database)
     {
@@ -51,12 +52,16 @@ public sealed class KafkaClusterHarness : IDisposable
 
     public void Dispose() => Kafka.Dispose();
 
-    public string NewTopic()
+    /// <summary>A new topic of <paramref name="partitions"/> partitions; clusters deployed on it read that many.</summary>
+    public string NewTopic(int partitions = Partitions)
     {
         var topic = "events_" + Guid.NewGuid().ToString("N")[..10];
-        Kafka.CreateTopic(topic, Partitions);
+        Kafka.CreateTopic(topic, partitions);
+        _partitions[topic] = partitions;
         return topic;
     }
+
+    private int PartitionsOf(string topic) => _partitions.GetValueOrDefault(topic, Partitions);
 
     /// <summary>
     /// Replaces the broker with an empty one holding a new incarnation of <paramref name="topic"/> (what a restart of
@@ -66,7 +71,7 @@ public sealed class KafkaClusterHarness : IDisposable
     {
         Kafka.Dispose();
         Kafka = MockKafkaCluster.Start(1);
-        Kafka.CreateTopic(topic, Partitions);
+        Kafka.CreateTopic(topic, PartitionsOf(topic));
     }
 
     /// <summary>A cluster of <paramref name="silos"/> silos reading <paramref name="topic"/> (group <c>group-&lt;topic&gt;</c>).</summary>
@@ -78,7 +83,7 @@ public sealed class KafkaClusterHarness : IDisposable
         builder.Properties["Kafka:BootstrapServers"] = Kafka.BootstrapServers;
         builder.Properties["Kafka:Topic"] = topic;
         builder.Properties["Kafka:ConsumerGroup"] = "group-" + topic;
-        builder.Properties["Kafka:Partitions"] = Partitions.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        builder.Properties["Kafka:Partitions"] = PartitionsOf(topic).ToString(System.Globalization.CultureInfo.InvariantCulture);
         builder.Properties["Kafka:CommitInterval"] = "00:00:00.200";
         builder.Properties["Postgres:ConnectionString"] = Database;
         foreach (var (key, value) in settings ?? new Dictionary<string, string>()) builder.Properties[key] = value;

@@ -9,7 +9,7 @@ namespace Analytics.Silo.Tests.Cluster;
 
 /// <summary>
 /// The watermark fed by a real silo's raw-events sink: events produced to chosen partitions with chosen event times
-/// (lateness 5 minutes, idle timeout 5 seconds), and the watermark read from its grain.
+/// (lateness 5 minutes, idle timeout 5 seconds), and the watermark read from its grain. The topic has two partitions.
 /// </summary>
 [Collection(SiloProcessesCollection.Name)]
 public sealed class WatermarkClusterTests(PostgresFixture postgres) : IClassFixture<PostgresFixture>, IAsyncLifetime
@@ -30,7 +30,7 @@ public sealed class WatermarkClusterTests(PostgresFixture postgres) : IClassFixt
     [Fact]
     public async Task LaggingPartitionHoldsItBack_IdleOneStopsHolding_NeverBackwards_SurvivesRestart()
     {
-        var topic = _harness.NewTopic();
+        var topic = _harness.NewTopic(partitions: 2);
         var settings = new Dictionary<string, string> { ["Funnel:AllowedLateness"] = "00:05:00", ["Funnel:IdleTimeout"] = "00:00:05" };
         DateTimeOffset? final;
         int minuteReached;
@@ -38,9 +38,9 @@ public sealed class WatermarkClusterTests(PostgresFixture postgres) : IClassFixt
         {
             var watermark = cluster.Client.GetGrain<IWatermarkGrain>(0);
 
-            // Partition 1 reaches T+3m: the watermark is its highest event time minus the lateness (partition 0, never
-            // seen, holds nothing back yet). Then partition 0 reaches T+10m while partition 1 is still active: the
-            // slowest active partition holds the watermark back.
+            // Partition 1 reaches T+3m: partition 0, never heard from, holds the watermark back until the idle timeout has
+            // passed since the grain started; then the watermark is partition 1's highest event time minus the lateness.
+            // Then partition 0 reaches T+10m while partition 1 is still active: the slowest active partition holds it.
             await ProduceAsync(topic, 1, T, T.AddMinutes(3));
             try
             {
