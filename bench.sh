@@ -17,6 +17,11 @@
 #                                   --no-producer in a temporary home: live events produced at 1,000 then 10,000
 #                                   events/s, timed until a SignalR client of the dashboard hub is pushed counts that
 #                                   include them. OPTIONS: --rates, --warm-up, --duration, --users (see its --help)
+#   ./bench.sh bad-input            throughput with bad input against a clean stream, in the same pipeline (run_all.sh
+#                                   --no-producer in a temporary home): recordings of BAD_INPUT_EVENTS valid events,
+#                                   clean ones and ones with 1 % bad payloads plus a 1 MB message, sent alternately as
+#                                   fast as the producer can (BAD_INPUT_ROUNDS each, after a warm-up), each timed until
+#                                   raw_events, dead_letters and funnel_summary hold all of it; silo CPU per message
 #   ./bench.sh predict [OPTIONS]    POST /predict under load (requests/s, latency percentiles, CPU of the web API and
 #                                   silo) against the whole pipeline started here by run_all.sh in a temporary home
 #                                   (a bounded simulated history; waits up to PREDICT_READY_TIMEOUT s for a model).
@@ -24,6 +29,7 @@
 #                                   --duration, --warm-up, --users (also the simulator's)
 #
 # Settings (environment): EVENTS=1000000 RUNS=3 USERS=10000 (producer), NO_BUILD=0,
+#   BAD_INPUT_EVENTS=150000 BAD_INPUT_ROUNDS=3 (bad-input),
 #   PREDICT_READY_TIMEOUT=600, PREDICT_PRODUCER_ARGS="…" (replaces the simulator's arguments of predict),
 #   PREDICT_KNOWN_USERS=1 (predict asks only for users with stored events; 0: user_1..user_N, of whom the ~2 % who
 #   never had an event get 404)
@@ -355,6 +361,120 @@ bench_latency() {
   [ "$status" -eq 0 ] || die "the latency benchmark failed (exit code $status)"
 }
 
+# The bad-input benchmark. Every recording has the same number of valid events (3,000 users, its own seed and month, so
+# that no recording repeats another's events and event time only moves forward); a bad one has 1 % extra payloads the
+# contract refuses, of every kind the simulator writes, and one 1 MB message. Each is replayed at the producer's full
+# speed (lz4, linger 100 ms: the local broker keeps 5 MiB per partition) and timed from the producer's start until
+# raw_events, dead_letters and funnel_summary (counted + late) hold all of it: the pipeline's backlog throughput.
+bench_bad_input() {
+  local events=${BAD_INPUT_EVENTS:-150000} rounds=${BAD_INPUT_ROUNDS:-3}
+  log "bad input: $events valid events per recording, clean against 1 % bad plus a 1 MB message, $rounds rounds each"
+  mkdir -p "$OUT"
+  start_pipeline "" --no-producer
+  local bootstrap pgport silo silo_url hz
+  silo_url=$(sed -n 's/^SILO_URL=//p' "$PIPELINE_HOME/.run/env")
+  bootstrap=$(sed -n 's/^KAFKA_BOOTSTRAP=//p' "$PIPELINE_HOME/.run/env")
+  pgport=$(sed -n 's/^PGPORT=//p' "$PIPELINE_HOME/.run/env")
+  silo=$(cat "$PIPELINE_HOME/.run/pids/silo.pid")
+  hz=$(getconf CLK_TCK)
+  [ -n "$bootstrap" ] && [ -n "$pgport" ] || die "run_all.sh wrote no KAFKA_BOOTSTRAP or PGPORT to $PIPELINE_HOME/.run/env"
+  sql() { "$(pg_bindir)/psql" -h 127.0.0.1 -p "$pgport" -U postgres -d analytics -tAc "$1"; }
+  # "stored dead_lettered counted": the silo's ingestion counters (no count over raw_events while it works) and the
+  # windows' counts (a few hundred rows).
+  progress() {
+    local status
+    status=$(curl -s --max-time 5 "$silo_url/health/ingestion") || die "the silo's /health/ingestion did not answer"
+    printf '%s %s %s\n' "$(sed -n 's/.*"inserted":\([0-9]*\).*/\1/p' <<<"$status")" "$(sed -n 's/.*"deadLettered":\([0-9]*\).*/\1/p' <<<"$status")" \
+      "$(sql "select coalesce(sum(views + add_to_carts + purchases + late_events), 0) from funnel_summary")"
+  }
+
+  # record NAME INDEX MALFORMED: the recording $WORK/NAME.ndjson; prints its number of messages the contract refuses.
+  record() {
+    local file=$WORK/$1.ndjson month=$((4 + $2)) malformed
+    dotnet "$(dll Producer)" --output "$file" --users 3000 --events "$events" --seed $((100 + $2)) \
+      --start "$(printf '2026-%02d-01T00:00:00Z' "$month")" --malformed-fraction "$3" --quiet >"$WORK/record.out" 2>&1 \
+      || { cat "$WORK/record.out" >&2; die "recording $1 failed"; }
+    malformed=$(sed -n 's/.*malformed \([0-9,]*\).*/\1/p' "$WORK/record.out" | tr -d ,)
+    if [ "$3" != 0 ]; then
+      # One 1 MB message in the middle: a valid event with a megabyte of unknown field (refused as TooLarge).
+      local lines middle
+      lines=$(wc -l <"$file"); middle=$((lines / 2))
+      { head -n "$middle" "$file"
+        printf '{"event_id":"%s","user_id":"user_1","session_id":"s-giant","event_type":"purchase","product_id":"p_1","category":"books","price":19.99,"event_time":"%s","notes":"' \
+          "$(cat /proc/sys/kernel/random/uuid)" "$(printf '2026-%02d-01T01:00:00.000Z' "$month")"
+        head -c 1000000 /dev/zero | tr '\0' x
+        printf '"}\n'
+        tail -n +"$((middle + 1))" "$file"; } >"$file.tmp" && mv "$file.tmp" "$file"
+      malformed=$((malformed + 1))
+    fi
+    echo "$malformed"
+  }
+
+  # replay NAME DEAD: sends the recording, waits until all of it is stored and counted; prints "seconds silo_cpu_s".
+  replay() {
+    local raw0 dead0 funnel0 raw dead funnel cpu0 cpu1 t0 t1 deadline
+    read -r raw0 dead0 funnel0 <<<"$(progress)"
+    cpu0=$(awk '{ print $14 + $15 }' "/proc/$silo/stat")
+    t0=$(date +%s.%N)
+    dotnet "$(dll Producer)" --bootstrap-servers "$bootstrap" --from-file "$WORK/$1.ndjson" --rate 0 --linger 100 --quiet \
+      >"$WORK/replay.out" 2>&1 || { cat "$WORK/replay.out" >&2; die "replaying $1 failed"; }
+    deadline=$(( $(date +%s) + 600 ))
+    while true; do
+      read -r raw dead funnel <<<"$(progress)"
+      [ $((raw - raw0)) -ge "$events" ] && [ $((dead - dead0)) -ge "$2" ] && [ $((funnel - funnel0)) -ge "$events" ] && break
+      [ "$(date +%s)" -lt "$deadline" ] || die "$1: after 600 s only $((raw - raw0)) events, $((dead - dead0)) dead letters, $((funnel - funnel0)) counted"
+      ! grep -q "were never read" "$PIPELINE_HOME"/.run/logs/silo.log || die "the local broker dropped unread messages (5 MiB per partition): $(grep -m1 'were never read' "$PIPELINE_HOME"/.run/logs/silo.log)"
+      sleep 0.1
+    done
+    t1=$(date +%s.%N)
+    cpu1=$(awk '{ print $14 + $15 }' "/proc/$silo/stat")
+    [ $((raw - raw0)) -eq "$events" ] && [ $((dead - dead0)) -eq "$2" ] && [ $((funnel - funnel0)) -eq "$events" ] \
+      || die "$1: $((raw - raw0)) events stored, $((dead - dead0)) dead letters, $((funnel - funnel0)) counted; expected $events, $2, $events"
+    awk -v a="$t0" -v b="$t1" -v c0="$cpu0" -v c1="$cpu1" -v hz="$hz" 'BEGIN { printf "%.3f %.3f\n", b - a, (c1 - c0) / hz }'
+  }
+
+  local i name dead result seconds cpu kind rows=() clean_rates=() bad_rates=()
+  log "recording $((2 * rounds + 1)) files"
+  record warmup 0 0 >/dev/null
+  for i in $(seq 1 "$rounds"); do
+    record "clean$i" $((2 * i - 1)) 0 >"$WORK/clean$i.dead"
+    record "bad$i" $((2 * i)) 0.01 >"$WORK/bad$i.dead"
+  done
+  log "warm-up: $events clean events"
+  replay warmup 0 >/dev/null
+  printf '%-8s %10s %12s %12s %14s %14s\n' run messages dead_letters seconds valid_ev/s silo_cpu_us/msg
+  for i in $(seq 1 "$rounds"); do
+    for kind in clean bad; do
+      name=$kind$i
+      dead=$(cat "$WORK/$name.dead")
+      result=$(replay "$name" "$dead")
+      read -r seconds cpu <<<"$result"
+      local rate per
+      rate=$(awk -v n="$events" -v s="$seconds" 'BEGIN { printf "%.0f", n / s }')
+      per=$(awk -v c="$cpu" -v n="$((events + dead))" 'BEGIN { printf "%.1f", c * 1e6 / n }')
+      printf '%-8s %10d %12d %12s %14s %14s\n' "$name" $((events + dead)) "$dead" "$seconds" "$rate" "$per"
+      rows+=("{\"run\":\"$name\",\"messages\":$((events + dead)),\"dead_letters\":$dead,\"seconds\":$seconds,\"valid_events_per_s\":$rate,\"silo_cpu_us_per_message\":$per}")
+      if [ "$kind" = clean ]; then clean_rates+=("$rate"); else bad_rates+=("$rate"); fi
+    done
+  done
+  # Every valid event once in raw_events, every refused message in dead_letters, nothing else (warm-up included).
+  local total_dead=0 stored letters
+  for i in $(seq 1 "$rounds"); do total_dead=$((total_dead + $(cat "$WORK/bad$i.dead"))); done
+  stored=$(sql "select count(*) from raw_events"); letters=$(sql "select count(*) from dead_letters")
+  [ "$stored" -eq $(((2 * rounds + 1) * events)) ] && [ "$letters" -eq "$total_dead" ] \
+    || die "raw_events holds $stored rows and dead_letters $letters; expected $(((2 * rounds + 1) * events)) and $total_dead"
+  log "raw_events: $stored rows, dead_letters: $letters (each message once)"
+  local clean_median bad_median
+  clean_median=$(printf '%s\n' "${clean_rates[@]}" | median)
+  bad_median=$(printf '%s\n' "${bad_rates[@]}" | median)
+  awk -v c="$clean_median" -v b="$bad_median" 'BEGIN { printf "median valid events/s: clean %.0f, with bad input %.0f (%.1f %% of clean; target: at least 90 %%)\n", c, b, 100 * b / c }'
+  { printf '{"events":%d,"rounds":%d,"machine":"%s","clean_median_valid_events_per_s":%s,"bad_median_valid_events_per_s":%s,"runs":[' \
+      "$events" "$rounds" "$(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo)" "$clean_median" "$bad_median"
+    (IFS=,; printf '%s' "${rows[*]}"); printf ']}\n'; } >"$OUT/bad-input.json"
+  log "JSON: $OUT/bad-input.json"
+  stop_pipeline
+}
+
 build() {
   [ "${NO_BUILD:-0}" = 1 ] && return
   log "building (Release)"
@@ -371,6 +491,7 @@ case "${1:-all}" in
   training) shift; ensure_prerequisites; build bench/ChurnBenchmark; bench_training "$@" ;;
   predict) shift; ensure_prerequisites; build Services.slnf bench/ChurnBenchmark; bench_predict "$@" ;;
   latency) shift; ensure_prerequisites; build Services.slnf bench/PipelineBenchmark; bench_latency "$@" ;;
+  bad-input) ensure_prerequisites; build Services.slnf; bench_bad_input ;;
   all)
     ensure_prerequisites; build Services.slnf bench/StreamingBenchmark bench/ChurnBenchmark
     bench_producer; echo; bench_streaming; echo; bench_users; echo; bench_training ;;

@@ -63,6 +63,10 @@ public sealed class KafkaSink : IMessageSink
             Acks = Acks.All,
             LingerMs = settings.Linger.TotalMilliseconds,
             BatchSize = 1_000_000,
+            // What a default Apache Kafka broker accepts (message.max.bytes): a replayed recording may hold a message of
+            // about 1 MB — a client's bug the pipeline must dead-letter — and the client's own default (1,000,000) would
+            // refuse it before the broker ever sees it.
+            MessageMaxBytes = 1_048_588,
             BatchNumMessages = 10_000,
             CompressionType = settings.Compression,
             QueueBufferingMaxMessages = 1_000_000,

@@ -37,21 +37,38 @@ public sealed class FaultTests(ITestOutputHelper output) : IDisposable
     public Task BrokerDownForTenSeconds_ThePipelineWaitsAndCatchesUp_CountsEqualTheTruth()
         => RunAsync(150_000, silos: 1, BrokerDownAsync);
 
+    /// <summary>
+    /// Bad input at 1 % of the stream — every kind the simulator writes (invalid JSON, not an object, missing and blank
+    /// fields, wrong JSON types, unknown event types, absurd and offset-less timestamps, bad prices and ids, fields too
+    /// long) — and one 1 MB message, a valid event carrying a megabyte of unknown field: every one a dead letter with the
+    /// contract's reason for it, none counted anywhere. (Throughput against a clean run: <c>./bench.sh bad-input</c>.)
+    /// </summary>
+    [Fact]
+    public Task BadInputAtOnePercent_AndAOneMegabyteMessage_EveryOneDeadLetteredWithItsReason_NoneCounted()
+        => RunAsync(150_000, silos: 1, fault: (_, _) => Task.CompletedTask, malformedFraction: 0.01, editRecording: InsertOneMegabyteMessage, verify: VerifyDeadLettersAsync);
+
     public void Dispose()
     {
         _home?.Dispose();
         File.Delete(_recording);
     }
 
-    private async Task RunAsync(int events, int silos, Func<RunAllHome, NpgsqlDataSource, Task> fault)
+    private async Task RunAsync(
+        int events,
+        int silos,
+        Func<RunAllHome, NpgsqlDataSource, Task> fault,
+        double malformedFraction = 0.005,
+        Action<string>? editRecording = null,
+        Func<Truth, NpgsqlDataSource, Task>? verify = null)
     {
         // The ground truth: the simulator's events, recorded once (same seed and options give the same bytes), with
         // malformed payloads and duplicates among them as in production. A fixed start in the past: the 500,000 events
         // of 3,000 users span about a week, all of it behind the contract's one-day limit on future event times.
         var record = await RunProducerAsync(
             "--output", _recording, "--users", "3000", "--start", "2026-11-01T00:00:00Z", "--events", events.ToString(CultureInfo.InvariantCulture),
-            "--seed", "11", "--malformed-fraction", "0.005", "--duplicate-fraction", "0.005", "--quiet");
+            "--seed", "11", "--malformed-fraction", malformedFraction.ToString(CultureInfo.InvariantCulture), "--duplicate-fraction", "0.005", "--quiet");
         Assert.True(record.ExitCode == 0, $"recording the events failed:\n{record.Output}");
+        editRecording?.Invoke(_recording);
         var truth = Truth.Read(_recording);
         Assert.True(truth.Newest < DateTimeOffset.UtcNow, $"the recording must lie in the past (its newest event is {truth.Newest:O})");
         output.WriteLine($"recorded {truth.Lines:N0} lines: {truth.EventIds.Count:N0} distinct valid events of {truth.ByUser.Count:N0} users, {truth.Rejected:N0} malformed");
@@ -114,6 +131,7 @@ public sealed class FaultTests(ITestOutputHelper output) : IDisposable
             "every window's counts in funnel_summary to equal the truth, no event late",
             () => string.Join("; ", truth.ByWindow.Where(w => windows.GetValueOrDefault(w.Key) != (w.Value.Views, w.Value.Carts, w.Value.Purchases, 0L)).Take(5).Select(w => $"{w.Key:O}: {windows.GetValueOrDefault(w.Key)} instead of {w.Value} and none late")));
         output.WriteLine($"windows: all {truth.ByWindow.Count:N0} equal the truth, no event late");
+        if (verify is not null) await verify(truth, data);
 
         // Every process, restarted ones included (run_all.sh stop deletes the pid files), is gone after a stop.
         var running = _home.Pids().Concat(pids).ToList();
@@ -195,6 +213,50 @@ public sealed class FaultTests(ITestOutputHelper output) : IDisposable
         await Task.Delay(Outage);
         (await http.PostAsync(new Uri("/brokers/1/up", UriKind.Relative), null)).EnsureSuccessStatusCode();
         output.WriteLine("broker up again");
+    }
+
+    /// <summary>
+    /// Puts a 1 MB message in the middle of the recording: a valid event of a user of the recording with a megabyte of
+    /// unknown field. Under the size limit it would be counted; as it is, it must be a <c>TooLarge</c> dead letter.
+    /// </summary>
+    private static void InsertOneMegabyteMessage(string recording)
+    {
+        var lines = File.ReadAllLines(recording);
+        var middle = lines.Length / 2;
+        Assert.True(UserEventJson.TryParse(lines[middle], DateTimeOffset.UtcNow, out var neighbour, out _), "the middle line of the recording is a valid event");
+        var giant = $$"""{"event_id":"{{Guid.CreateVersion7(neighbour.EventTime)}}","user_id":"{{neighbour.UserId}}","session_id":"{{neighbour.SessionId}}","event_type":"purchase","product_id":"{{neighbour.ProductId}}","category":"{{neighbour.Category}}","price":19.99,"event_time":"{{neighbour.EventTime.UtcDateTime:yyyy-MM-dd'T'HH:mm:ss.fff'Z'}}","notes":"{{new string('x', 1_000_000)}}"}""";
+        File.WriteAllLines(recording, [.. lines[..middle], giant, .. lines[middle..]]);
+    }
+
+    /// <summary>
+    /// Every rejected line of the recording is in <c>dead_letters</c>, byte for byte, with the contract's reason for
+    /// it (duplicated bad lines: once per copy), and the kinds the issue names are all among them.
+    /// </summary>
+    private async Task VerifyDeadLettersAsync(Truth truth, NpgsqlDataSource data)
+    {
+        var stored = new List<(string Payload, string Reason)>();
+        await using (var command = data.CreateCommand("SELECT payload, reason FROM dead_letters"))
+        await using (var reader = await command.ExecuteReaderAsync())
+        {
+            while (await reader.ReadAsync()) stored.Add((System.Text.Encoding.UTF8.GetString(reader.GetFieldValue<byte[]>(0)), reader.GetString(1)));
+        }
+
+        Assert.Equal(truth.RejectedLines.Count, stored.Count);
+        var expected = truth.RejectedLines.CountBy(r => r).ToDictionary();
+        var actual = stored.CountBy(r => r).ToDictionary();
+        var missing = expected.Where(e => actual.GetValueOrDefault(e.Key) != e.Value).Take(3).Select(e => $"{e.Key.Reason} ({e.Key.Payload.Length:N0} bytes: {e.Key.Payload[..Math.Min(120, e.Key.Payload.Length)]})").ToList();
+        Assert.True(missing.Count == 0, $"dead letters differ from the recording's rejected lines, e.g. {string.Join("; ", missing)}");
+
+        var byCode = stored.CountBy(r => r.Reason[..r.Reason.IndexOf(':', StringComparison.Ordinal)]).OrderByDescending(c => c.Value).ToList();
+        output.WriteLine($"dead letters by reason: {string.Join(", ", byCode.Select(c => $"{c.Key} {c.Value:N0}"))}");
+        foreach (var code in new[] { EventRejectionCode.InvalidJson, EventRejectionCode.InvalidField, EventRejectionCode.MissingField, EventRejectionCode.UnknownEventType, EventRejectionCode.AbsurdTimestamp, EventRejectionCode.InvalidTimestamp, EventRejectionCode.TooLarge })
+        {
+            Assert.Contains(byCode, c => c.Key == code.ToString());
+        }
+
+        var giant = Assert.Single(stored, r => r.Reason.StartsWith("TooLarge:", StringComparison.Ordinal));
+        Assert.True(giant.Payload.Length > 1_000_000, $"the 1 MB message is stored whole ({giant.Payload.Length:N0} bytes)");
+        Assert.Equal(0L, await RunAllHome.ScalarAsync<long>(data, "SELECT count(*) FROM raw_events WHERE user_id !~ '^user_[0-9]+$' OR event_time > now() + interval '1 day' OR event_time < '2000-01-01'"));
     }
 
     /// <summary>The silos' report of offsets the broker no longer had when read (the local broker's retention), if any.</summary>
@@ -285,19 +347,27 @@ public sealed class FaultTests(ITestOutputHelper output) : IDisposable
     }
 
     /// <summary>What the recorded events must produce: the distinct valid events, per user and per window.</summary>
-    private sealed record Truth(long Lines, long Rejected, DateTimeOffset Newest, HashSet<Guid> EventIds, Dictionary<string, (long Views, long Carts, long Purchases)> ByUser, Dictionary<DateTimeOffset, (long Views, long Carts, long Purchases)> ByWindow)
+    private sealed record Truth(
+        long Lines,
+        long Rejected,
+        DateTimeOffset Newest,
+        HashSet<Guid> EventIds,
+        Dictionary<string, (long Views, long Carts, long Purchases)> ByUser,
+        Dictionary<DateTimeOffset, (long Views, long Carts, long Purchases)> ByWindow,
+        List<(string Payload, string Reason)> RejectedLines)
     {
         public static Truth Read(string path)
         {
-            var truth = new Truth(0, 0, DateTimeOffset.MinValue, [], [], []);
+            var truth = new Truth(0, 0, DateTimeOffset.MinValue, [], [], [], []);
             long lines = 0, rejected = 0;
             var newest = DateTimeOffset.MinValue;
             foreach (var line in File.ReadLines(path))
             {
                 lines++;
-                if (!UserEventJson.TryParse(line, DateTimeOffset.UtcNow, out var e, out _))
+                if (!UserEventJson.TryParse(line, DateTimeOffset.UtcNow, out var e, out var rejection))
                 {
                     rejected++;
+                    truth.RejectedLines.Add((line, rejection.ToString()));
                     continue;
                 }
 
