@@ -46,6 +46,7 @@ public static class StorageServiceCollectionExtensions
         services.TryAddSingleton<DeadLetterWriter>();
         services.TryAddSingleton<IngestionBatchWriter>();
         services.TryAddSingleton<ChurnFeatureWriter>();
+        services.TryAddSingleton<ChurnFeatureAudit>();
         services.TryAddSingleton<UserEventHistoryReader>();
         services.TryAddSingleton<FunnelStore>();
         services.TryAddSingleton<ChurnHistoryReader>();

@@ -23,6 +23,19 @@ public sealed class UserGrainOptions
     /// <summary>How long a user's changed features wait before they go to the silo's writer, and how often each silo upserts them into <c>churn_features</c>.</summary>
     public TimeSpan FeatureFlushInterval { get; set; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>
+    /// How long after a silo is declared dead (and after start-up) the oldest silo looks for users whose
+    /// <c>churn_features</c> row is behind their stored events and re-activates their grains, which write it again: the
+    /// dead silo's writer may have held rows it never wrote. Long enough for the survivors' own writes to land.
+    /// </summary>
+    public TimeSpan ReconcileDelay { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Users with events ingested within this span of the newest ingestion are the ones checked.</summary>
+    public TimeSpan ReconcileLookback { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>At most this many users are re-activated per check (the rest wait for the next one).</summary>
+    public int ReconcileLimit { get; set; } = 100_000;
+
     /// <summary>At most this many rows per upsert statement.</summary>
     public int FeatureBatchSize { get; set; } = 5_000;
 }

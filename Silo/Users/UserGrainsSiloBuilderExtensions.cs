@@ -13,7 +13,8 @@ public static class UserGrainsSiloBuilderExtensions
     /// The user grains' side of the silo: <see cref="UserGrainOptions"/> (section <c>Users</c>, validated at start-up),
     /// their ADO.NET grain storage <c>users</c> on the analytics PostgreSQL (Orleans' binary serializer), their event
     /// history (<c>raw_events</c>, which <c>AddRawEventIngestion</c> fills before delivery: the grains rely on it) and
-    /// this silo's <c>churn_features</c> writer. Needs <c>AddAnalyticsStorage</c>.
+    /// this silo's <c>churn_features</c> writer, and the check that mends rows a dead silo never wrote. Needs
+    /// <c>AddAnalyticsStorage</c>.
     /// </summary>
     public static ISiloBuilder AddUserGrains(this ISiloBuilder silo, IConfiguration configuration)
     {
@@ -32,6 +33,7 @@ public static class UserGrainsSiloBuilderExtensions
         silo.Services.AddSingleton<IChurnFeatureSink>(sp => sp.GetRequiredService<ChurnFeatureFlusher>());
         silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<ChurnFeatureFlusher>());
         silo.Services.AddHostedService(sp => sp.GetRequiredService<ChurnFeatureFlusher>());
+        silo.Services.AddHostedService<ChurnFeatureReconciler>();
         return silo;
     }
 }

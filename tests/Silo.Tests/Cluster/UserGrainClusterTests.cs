@@ -106,6 +106,53 @@ public sealed class UserGrainClusterTests(PostgresFixture postgres, ITestOutputH
         if (snapshotEvents == 5) Assert.True(metrics.Writes > 3_000, $"snapshots written while events flowed ({metrics.Writes})");
     }
 
+    /// <summary>
+    /// A silo killed while its writer still holds unwritten <c>churn_features</c> rows (flush interval 30 s), for users
+    /// who get no later event, so no new activation writes them: the surviving (oldest) silo's check finds the users
+    /// whose rows are missing and re-activates their grains, and every row equals the produced events.
+    /// </summary>
+    [Fact]
+    public async Task SiloKilledWithUnwrittenChurnFeatures_UsersWithNoLaterEvent_RowsMendedByTheOldestSilo()
+    {
+        var topic = _harness.NewTopic();
+        var events = MakeEvents(4_000, users: 400, seed: 31);
+        var truth = events.GroupBy(e => e.UserId).ToDictionary(
+            g => g.Key,
+            g => (Views: g.LongCount(e => e.EventType == UserEventType.View), Carts: g.LongCount(e => e.EventType == UserEventType.AddToCart), Purchases: g.LongCount(e => e.EventType == UserEventType.Purchase)));
+        await using var cluster = await _harness.DeployAsync(topic, settings: new Dictionary<string, string>
+        {
+            ["Users:FeatureFlushInterval"] = "00:00:30",
+            ["Users:ReconcileDelay"] = "00:00:03",
+        });
+        await _harness.ProduceAsync(topic, events.Select(Keyed));
+        await _harness.UntilCommittedToEndAsync(topic, Deadline, "every event delivered and its offset committed (nothing to replay)");
+        var rowsAtTheKill = await _harness.CountAsync("churn_features");
+        await cluster.KillSiloAsync(cluster.SecondarySilos[0]);
+        output.WriteLine($"churn_features rows when the secondary silo was killed: {rowsAtTheKill} of {truth.Count}");
+        Assert.True(rowsAtTheKill < truth.Count, $"the secondary's users' rows were not yet written when it was killed ({rowsAtTheKill} rows)");
+
+        await using var data = NpgsqlDataSource.Create(_harness.Database);
+        var rows = new Dictionary<string, (long Views, long Carts, long Purchases)>();
+        try
+        {
+            await Eventually.UntilAsync(
+                async () =>
+                {
+                    rows.Clear();
+                    await using var command = data.CreateCommand("select user_id, total_views, total_add_to_carts, total_purchases from churn_features");
+                    await using var reader = await command.ExecuteReaderAsync();
+                    while (await reader.ReadAsync()) rows[reader.GetString(0)] = (reader.GetInt64(1), reader.GetInt64(2), reader.GetInt64(3));
+                    return rows.Count == truth.Count && truth.All(t => rows.GetValueOrDefault(t.Key) == t.Value);
+                },
+                Deadline,
+                "every user's churn_features row equal to the produced events");
+        }
+        catch (TimeoutException timeout)
+        {
+            throw new TimeoutException($"{timeout.Message}; {rows.Count} rows, e.g. missing or different: {string.Join(", ", truth.Where(t => rows.GetValueOrDefault(t.Key) != t.Value).Take(5).Select(t => t.Key))}", timeout);
+        }
+    }
+
     [Fact]
     public async Task StateSurvivesIdleDeactivationAndAClusterRestart_AndNothingIsCountedTwiceAfterwards()
     {

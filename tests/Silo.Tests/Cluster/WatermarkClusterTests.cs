@@ -9,7 +9,7 @@ namespace Analytics.Silo.Tests.Cluster;
 
 /// <summary>
 /// The watermark fed by a real silo's raw-events sink: events produced to chosen partitions with chosen event times
-/// (lateness 5 minutes, idle timeout 5 seconds), and the watermark read from its grain. The topic has two partitions.
+/// (lateness 5 minutes, idle timeout 10 seconds), and the watermark read from its grain. The topic has two partitions.
 /// </summary>
 [Collection(SiloProcessesCollection.Name)]
 public sealed class WatermarkClusterTests(PostgresFixture postgres) : IClassFixture<PostgresFixture>, IAsyncLifetime
@@ -31,7 +31,7 @@ public sealed class WatermarkClusterTests(PostgresFixture postgres) : IClassFixt
     public async Task LaggingPartitionHoldsItBack_IdleOneStopsHolding_NeverBackwards_SurvivesRestart()
     {
         var topic = _harness.NewTopic(partitions: 2);
-        var settings = new Dictionary<string, string> { ["Funnel:AllowedLateness"] = "00:05:00", ["Funnel:IdleTimeout"] = "00:00:05" };
+        var settings = new Dictionary<string, string> { ["Funnel:AllowedLateness"] = "00:05:00", ["Funnel:IdleTimeout"] = "00:00:10" };
         DateTimeOffset? final;
         int minuteReached;
         await using (var cluster = await _harness.DeployAsync(topic, silos: 1, settings))
@@ -51,6 +51,9 @@ public sealed class WatermarkClusterTests(PostgresFixture postgres) : IClassFixt
                 var grain = await watermark.GetAsync();
                 throw new TimeoutException($"{timeout.Message}; the grain has {grain.Watermark:O}, partitions {string.Join(", ", grain.Partitions.Select(p => $"{p.Partition}@{p.MaxEventTime:O}"))}", timeout);
             }
+            // Partition 1 speaks again (nothing newer than T+3m), so that it is surely active while partition 0 moves on:
+            // the first wait lasted about an idle timeout.
+            await ProduceAsync(topic, 1, T.AddMinutes(3), T.AddMinutes(3));
             await ProduceAsync(topic, 0, T, T.AddMinutes(10));
             WatermarkSnapshot both = null!;
             await Eventually.UntilAsync(async () => (both = await watermark.GetAsync()).Partitions.Any(p => p.Partition == 0 && p.MaxEventTime == T.AddMinutes(10)), Deadline, "partition 0 seen at T+10m");
