@@ -166,7 +166,7 @@ public sealed class KafkaClusterHarness : IDisposable
             GroupId = "group-" + topic,
             EnableAutoCommit = false,
         }).Build();
-        return [.. consumer.Committed([.. Enumerable.Range(0, Partitions).Select(p => new TopicPartition(topic, p))], TimeSpan.FromSeconds(10))
+        return [.. consumer.Committed([.. Enumerable.Range(0, PartitionsOf(topic)).Select(p => new TopicPartition(topic, p))], TimeSpan.FromSeconds(10))
             .OrderBy(c => c.Partition.Value)
             .Select(c => c.Offset.IsSpecial ? -1L : c.Offset.Value)];
     }
@@ -178,7 +178,7 @@ public sealed class KafkaClusterHarness : IDisposable
             BootstrapServers = Kafka.BootstrapServers,
             GroupId = "watermarks-" + Guid.NewGuid().ToString("N"),
         }).Build();
-        return [.. Enumerable.Range(0, Partitions)
+        return [.. Enumerable.Range(0, PartitionsOf(topic))
             .Select(p => consumer.QueryWatermarkOffsets(new TopicPartition(topic, p), TimeSpan.FromSeconds(10)).High.Value)];
     }
 

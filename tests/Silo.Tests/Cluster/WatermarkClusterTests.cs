@@ -49,7 +49,11 @@ public sealed class WatermarkClusterTests(PostgresFixture postgres) : IClassFixt
             catch (TimeoutException timeout)
             {
                 var grain = await watermark.GetAsync();
-                throw new TimeoutException($"{timeout.Message}; the grain has {grain.Watermark:O}, partitions {string.Join(", ", grain.Partitions.Select(p => $"{p.Partition}@{p.MaxEventTime:O}"))}", timeout);
+                // Where delivery stands: the group's commits follow what the subscribers have processed, as the reports do.
+                throw new TimeoutException(
+                    $"{timeout.Message}; the grain has {grain.Watermark:O}, partitions {string.Join(", ", grain.Partitions.Select(p => $"{p.Partition}@{p.MaxEventTime:O}"))}; "
+                    + $"committed offsets [{string.Join(", ", _harness.CommittedOffsets(topic))}] of [{string.Join(", ", _harness.EndOffsets(topic))}]",
+                    timeout);
             }
             // Partition 1 speaks again (nothing newer than T+3m), so that it is surely active while partition 0 moves on:
             // the first wait lasted about an idle timeout.
