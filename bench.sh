@@ -17,6 +17,14 @@
 #                                   --no-producer in a temporary home: live events produced at 1,000 then 10,000
 #                                   events/s, timed until a SignalR client of the dashboard hub is pushed counts that
 #                                   include them. OPTIONS: --rates, --warm-up, --duration, --users (see its --help)
+#   ./bench.sh throughput [OPTIONS] sustainable throughput of the whole pipeline started here by run_all.sh --no-producer
+#                                   in a temporary home (its broker also creates the topic user_events_bare): the highest
+#                                   rate, stepped from 5,000/s by ×1.5, that it keeps up with for 60 s (lag bounded,
+#                                   raw_events, funnel_summary and churn_features reflect every event within 10 s), the
+#                                   same search for a bare pipeline (plain consumer, COPY, funnel counts in memory; no
+#                                   Orleans) and their ratio; silo CPU per event at 5,000/s. About 15 minutes. OPTIONS:
+#                                   --start-rate, --factor, --max-rate, --duration, --pipelines (see its --help); the
+#                                   silo's log is kept as .run/bench/throughput-silo.log
 #   ./bench.sh bad-input            throughput with bad input against a clean stream, in the same pipeline (run_all.sh
 #                                   --no-producer in a temporary home): recordings of BAD_INPUT_EVENTS valid events,
 #                                   clean ones and ones with 1 % bad payloads plus a 1 MB message, sent alternately as
@@ -242,6 +250,20 @@ stop_pipeline() {
   PIPELINE_HOME=
 }
 
+# pipeline_env NAME: a value run_all.sh wrote to the pipeline's .run/env (quotes removed); empty if absent.
+pipeline_env() {
+  sed -n "s/^$1=//p" "$PIPELINE_HOME/.run/env" 2>/dev/null | sed "s/^'\(.*\)'$/\1/"
+}
+
+# pipeline_pid_options: "--pid N" for the silo, the web API and the broker of the pipeline, for CPU figures.
+pipeline_pid_options() {
+  local name
+  for name in silo webapi localbroker; do
+    [ -s "$PIPELINE_HOME/.run/pids/$name.pid" ] && printf -- '--pid\n%s\n' "$(cat "$PIPELINE_HOME/.run/pids/$name.pid")"
+  done
+  return 0
+}
+
 # predict_status USER: the HTTP status of POST /predict for USER (000 when nothing answers).
 predict_status() {
   curl -s -o /dev/null -w '%{http_code}' --max-time 10 -X POST -H 'Content-Type: application/json' \
@@ -256,7 +278,7 @@ simulator_position() {
 # A user with stored events (user_1 may be one of the ~2 % who churn before their first session).
 stored_user() {
   local port
-  port=$(sed -n 's/^PGPORT=//p' "$PIPELINE_HOME/.run/env" 2>/dev/null)
+  port=$(pipeline_env PGPORT)
   local user=
   [ -n "$port" ] && user=$("$(pg_bindir)/psql" -h 127.0.0.1 -p "$port" -U postgres -d analytics -tAc "select user_id from raw_events limit 1" 2>/dev/null)
   echo "${user:-user_1}"
@@ -264,7 +286,7 @@ stored_user() {
 
 pipeline_events() {
   local port
-  port=$(sed -n 's/^PGPORT=//p' "$PIPELINE_HOME/.run/env" 2>/dev/null)
+  port=$(pipeline_env PGPORT)
   [ -n "$port" ] && "$(pg_bindir)/psql" -h 127.0.0.1 -p "$port" -U postgres -d analytics -tAc "select count(*) from raw_events" 2>/dev/null || echo "?"
 }
 
@@ -312,7 +334,7 @@ bench_predict() {
   if [ "${PREDICT_KNOWN_USERS:-1}" = 1 ]; then
     # Only users with stored events (for a /predict that answers 404 for the others: ~2 % of the simulated users
     # churn before their first session).
-    "$(pg_bindir)/psql" -h 127.0.0.1 -p "$(sed -n 's/^PGPORT=//p' "$PIPELINE_HOME/.run/env")" -U postgres -d analytics -tAc \
+    "$(pg_bindir)/psql" -h 127.0.0.1 -p "$(pipeline_env PGPORT)" -U postgres -d analytics -tAc \
       "select distinct user_id from raw_events" >"$WORK/user-ids.txt" || die "could not list the users of raw_events"
     log "asking for the $(wc -l <"$WORK/user-ids.txt") users with stored events (PREDICT_KNOWN_USERS=1)"
     has_option --user-ids "$@" || extra+=(--user-ids "$WORK/user-ids.txt")
@@ -348,11 +370,9 @@ bench_latency() {
   mkdir -p "$OUT"
   start_pipeline "" --no-producer
   local bootstrap extra=() name
-  bootstrap=$(sed -n 's/^KAFKA_BOOTSTRAP=//p' "$PIPELINE_HOME/.run/env")
+  bootstrap=$(pipeline_env KAFKA_BOOTSTRAP)
   [ -n "$bootstrap" ] || die "run_all.sh wrote no KAFKA_BOOTSTRAP to $PIPELINE_HOME/.run/env"
-  for name in silo webapi localbroker; do
-    [ -s "$PIPELINE_HOME/.run/pids/$name.pid" ] && extra+=(--pid "$(cat "$PIPELINE_HOME/.run/pids/$name.pid")")
-  done
+  mapfile -t -O "${#extra[@]}" extra < <(pipeline_pid_options)
   has_option --output "$@" || extra+=(--output "$OUT/latency.json")
   local status=0
   dotnet "$ROOT/bench/PipelineBenchmark/bin/Release/net10.0/Analytics.PipelineBenchmark.dll" latency \
@@ -372,9 +392,9 @@ bench_bad_input() {
   mkdir -p "$OUT"
   start_pipeline "" --no-producer
   local bootstrap pgport silo silo_url hz
-  silo_url=$(sed -n 's/^SILO_URL=//p' "$PIPELINE_HOME/.run/env")
-  bootstrap=$(sed -n 's/^KAFKA_BOOTSTRAP=//p' "$PIPELINE_HOME/.run/env")
-  pgport=$(sed -n 's/^PGPORT=//p' "$PIPELINE_HOME/.run/env")
+  silo_url=$(pipeline_env SILO_URL)
+  bootstrap=$(pipeline_env KAFKA_BOOTSTRAP)
+  pgport=$(pipeline_env PGPORT)
   silo=$(cat "$PIPELINE_HOME/.run/pids/silo.pid")
   hz=$(getconf CLK_TCK)
   [ -n "$bootstrap" ] && [ -n "$pgport" ] || die "run_all.sh wrote no KAFKA_BOOTSTRAP or PGPORT to $PIPELINE_HOME/.run/env"
@@ -475,6 +495,36 @@ bench_bad_input() {
   stop_pipeline
 }
 
+# The throughput benchmark: the whole pipeline started by run_all.sh without its simulator, its broker creating a second
+# topic for the bare pipeline (the mock broker has no CreateTopics); the benchmark's paced producer, its bare consumer
+# (a process of its own) and the silo's /health/ingestion counters. Messages the broker dropped before the silo read
+# them (it keeps ~5 MiB per partition) are what the silo's log calls "never read": shown after the run if any.
+bench_throughput() {
+  log "throughput: sustainable rate of the whole pipeline against a bare pipeline${*:+ ($*)}"
+  mkdir -p "$OUT"
+  LocalBroker__Topics=user_events,user_events_bare start_pipeline "" --no-producer
+  local bootstrap postgres silo_url extra=() name
+  bootstrap=$(pipeline_env KAFKA_BOOTSTRAP)
+  postgres=$(pipeline_env POSTGRES_CONNECTION)
+  silo_url=$(pipeline_env SILO_URL)
+  [ -n "$bootstrap" ] && [ -n "$postgres" ] && [ -n "$silo_url" ] \
+    || die "run_all.sh wrote no KAFKA_BOOTSTRAP, POSTGRES_CONNECTION or SILO_URL to $PIPELINE_HOME/.run/env"
+  mapfile -t -O "${#extra[@]}" extra < <(pipeline_pid_options)
+  has_option --output "$@" || extra+=(--output "$OUT/throughput.json")
+  local status=0
+  dotnet "$ROOT/bench/PipelineBenchmark/bin/Release/net10.0/Analytics.PipelineBenchmark.dll" throughput \
+    --bootstrap-servers "$bootstrap" --postgres "$postgres" --silo-url "$silo_url" "${extra[@]}" "$@" || status=$?
+  # The silo's log is kept beside the JSON: where the pipeline stops keeping up, it says why (slow writes, lost messages).
+  cp "$PIPELINE_HOME/.run/logs/silo.log" "$OUT/throughput-silo.log" 2>/dev/null || true
+  local never_read
+  never_read=$(grep -c "were never read" "$PIPELINE_HOME/.run/logs/silo.log" 2>/dev/null || true)
+  if [ "${never_read:-0}" -gt 0 ]; then
+    echo "silo log: $never_read lines about messages the broker dropped before they were read; first: $(grep -m1 "were never read" "$PIPELINE_HOME/.run/logs/silo.log")"
+  fi
+  stop_pipeline
+  [ "$status" -eq 0 ] || die "the throughput benchmark failed (exit code $status)"
+}
+
 build() {
   [ "${NO_BUILD:-0}" = 1 ] && return
   log "building (Release)"
@@ -491,6 +541,7 @@ case "${1:-all}" in
   training) shift; ensure_prerequisites; build bench/ChurnBenchmark; bench_training "$@" ;;
   predict) shift; ensure_prerequisites; build Services.slnf bench/ChurnBenchmark; bench_predict "$@" ;;
   latency) shift; ensure_prerequisites; build Services.slnf bench/PipelineBenchmark; bench_latency "$@" ;;
+  throughput) shift; ensure_prerequisites; build Services.slnf bench/PipelineBenchmark; bench_throughput "$@" ;;
   bad-input) ensure_prerequisites; build Services.slnf; bench_bad_input ;;
   all)
     ensure_prerequisites; build Services.slnf bench/StreamingBenchmark bench/ChurnBenchmark

@@ -3,7 +3,7 @@
 #   N passed, N failed[, N skipped]
 #
 #   ./test.sh            every test but the fault tests (about 9 minutes on 2 cores)
-#   ./test.sh --faults   the fault tests only (Category=Faults: real processes killed and restarted, about 6 minutes)
+#   ./test.sh --faults   the fault tests only (Category=Faults: real processes killed and restarted, bad input; about 7 minutes)
 #
 # CI runs both (.ci/run). Exit code is non-zero on any failure. Extra arguments go to dotnet test (e.g.
 # --filter "FullyQualifiedName~Producer", which then replaces the category filter).

@@ -8,13 +8,16 @@ namespace Analytics.Storage;
 /// </summary>
 public sealed class ChurnFeatureAudit
 {
-    // Users with events ingested within the lookback of the newest ingestion (not of now: after a whole-cluster outage
-    // the last events before it are what matters), whose row is missing or counts fewer events than raw_events holds.
-    // Fewer, not different: a row ahead of raw_events is not something an activation can mend.
+    // Users with events ingested in the lookback before the given instant (the death, or this silo's start), whose row
+    // is missing or counts fewer events than raw_events holds. Only events from before that instant: later ones are in
+    // flight to live grains, which write their rows themselves. The span ends at the newest ingestion before the instant,
+    // not at the instant: after a whole-cluster outage the last events before it are what matters. Fewer, not different:
+    // a row ahead of raw_events is not something an activation can mend.
     private const string BehindSql = """
         WITH recent AS (
             SELECT DISTINCT user_id FROM raw_events
-            WHERE ingested_at >= (SELECT max(ingested_at) FROM raw_events) - $1::interval
+            WHERE ingested_at < $3
+              AND ingested_at >= (SELECT max(ingested_at) FROM raw_events WHERE ingested_at < $3) - $1::interval
         )
         SELECT r.user_id
         FROM recent r
@@ -34,16 +37,18 @@ public sealed class ChurnFeatureAudit
     }
 
     /// <summary>
-    /// Users with events ingested within <paramref name="lookback"/> of the newest ingestion whose <c>churn_features</c>
-    /// row is missing or counts fewer events than <c>raw_events</c> holds for them; at most <paramref name="limit"/>.
+    /// Users with events ingested before <paramref name="before"/>, within <paramref name="lookback"/> of the newest such
+    /// ingestion, whose <c>churn_features</c> row is missing or counts fewer events than <c>raw_events</c> holds for them;
+    /// at most <paramref name="limit"/>.
     /// </summary>
-    public async Task<IReadOnlyList<string>> FindUsersBehindAsync(TimeSpan lookback, int limit, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<string>> FindUsersBehindAsync(DateTimeOffset before, TimeSpan lookback, int limit, CancellationToken cancellationToken)
     {
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(lookback, TimeSpan.Zero);
         ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
         await using var command = _dataSource.CreateCommand(BehindSql);
         command.Parameters.Add(new NpgsqlParameter { Value = lookback });
         command.Parameters.Add(new NpgsqlParameter { Value = limit });
+        command.Parameters.Add(new NpgsqlParameter { Value = before.ToUniversalTime() });
         var users = new List<string>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken)) users.Add(reader.GetString(0));

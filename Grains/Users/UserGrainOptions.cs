@@ -30,7 +30,7 @@ public sealed class UserGrainOptions
     /// </summary>
     public TimeSpan ReconcileDelay { get; set; } = TimeSpan.FromSeconds(30);
 
-    /// <summary>Users with events ingested within this span of the newest ingestion are the ones checked.</summary>
+    /// <summary>Users with events ingested within this span before the death (or start-up), counted from the newest such ingestion, are the ones checked.</summary>
     public TimeSpan ReconcileLookback { get; set; } = TimeSpan.FromMinutes(5);
 
     /// <summary>At most this many users are re-activated per check (the rest wait for the next one).</summary>

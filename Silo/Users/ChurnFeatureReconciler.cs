@@ -11,8 +11,8 @@ namespace Analytics.Silo.Users;
 /// behind them are safe in <c>raw_events</c> and in the user grains' snapshots, but a user with no later event gets
 /// no new activation, so nothing would write the row again. <see cref="UserGrainOptions.ReconcileDelay"/> after a silo
 /// is declared dead, and after start-up (the whole cluster may have stopped the same way), the oldest active silo
-/// looks for users with recent events whose row counts fewer events than <c>raw_events</c> holds and calls their
-/// grains: an activation catches up from storage and writes the row.
+/// looks for users with events ingested shortly before that moment whose row counts fewer events than
+/// <c>raw_events</c> holds and calls their grains: an activation catches up from storage and writes the row.
 /// </summary>
 internal sealed partial class ChurnFeatureReconciler(
     IClusterMembershipService membership,
@@ -28,7 +28,7 @@ internal sealed partial class ChurnFeatureReconciler(
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var pending = new List<Task> { ReconcileLaterAsync("start-up", stoppingToken) };
+        var pending = new List<Task> { ReconcileLaterAsync("start-up", timeProvider.GetUtcNow(), stoppingToken) };
         // Silos dead before this one started (the membership table keeps them): the start-up check covers them.
         var known = membership.CurrentSnapshot.Members.Values.Where(m => m.Status == SiloStatus.Dead).Select(m => m.SiloAddress).ToHashSet();
         try
@@ -39,7 +39,7 @@ internal sealed partial class ChurnFeatureReconciler(
                 {
                     if (member.Status == SiloStatus.Dead && known.Add(member.SiloAddress))
                     {
-                        pending.Add(ReconcileLaterAsync($"silo {member.SiloAddress} died", stoppingToken));
+                        pending.Add(ReconcileLaterAsync($"silo {member.SiloAddress} died", timeProvider.GetUtcNow(), stoppingToken));
                     }
                 }
 
@@ -53,7 +53,9 @@ internal sealed partial class ChurnFeatureReconciler(
         await Task.WhenAll(pending);
     }
 
-    private async Task ReconcileLaterAsync(string reason, CancellationToken stoppingToken)
+    // Looks at events ingested before 'since' (the death was seen, or this silo started): those after it are in flight
+    // to live grains, which write their own rows.
+    private async Task ReconcileLaterAsync(string reason, DateTimeOffset since, CancellationToken stoppingToken)
     {
         try
         {
@@ -61,7 +63,7 @@ internal sealed partial class ChurnFeatureReconciler(
             // One silo does it: the oldest active one (the lowest address, the same answer on every silo).
             var active = membership.CurrentSnapshot.Members.Values.Where(m => m.Status == SiloStatus.Active).Select(m => m.SiloAddress).ToList();
             if (active.Count > 0 && !active.Min()!.Equals(localSilo.SiloAddress)) return;
-            var users = await audit.FindUsersBehindAsync(options.Value.ReconcileLookback, options.Value.ReconcileLimit, stoppingToken);
+            var users = await audit.FindUsersBehindAsync(since, options.Value.ReconcileLookback, options.Value.ReconcileLimit, stoppingToken);
             if (users.Count == 0)
             {
                 LogNothingBehind(logger, reason);

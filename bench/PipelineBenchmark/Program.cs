@@ -1,5 +1,6 @@
 using Analytics.PipelineBenchmark.Cli;
 using Analytics.PipelineBenchmark.Latency;
+using Analytics.PipelineBenchmark.Throughput;
 
 using var stop = new CancellationTokenSource();
 Console.CancelKeyPress += (_, e) =>
@@ -12,4 +13,6 @@ Console.CancelKeyPress += (_, e) =>
 return await PipelineBenchmarkCli.RunAsync(
     args,
     Console.Error,
-    options => LatencyBenchmarkRun.RunAsync(options, Console.Out, Console.Error, stop.Token));
+    options => LatencyBenchmarkRun.RunAsync(options, Console.Out, Console.Error, stop.Token),
+    options => ThroughputBenchmarkRun.RunAsync(options, Console.Out, Console.Error, stop.Token),
+    options => BareConsumer.RunAsync(options, Console.Out, Console.Error, stop.Token));

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using Analytics.PipelineBenchmark.Cli;
+using Analytics.PipelineBenchmark.Load;
 
 namespace Analytics.PipelineBenchmark.Latency;
 
@@ -117,9 +118,6 @@ internal static class LatencyBenchmarkRun
 
     private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
 }
-
-/// <summary>CPU time of one process under test over a step: seconds, and microseconds per event produced.</summary>
-internal sealed record ProcessCpu(int Pid, string Name, double? Seconds, double? MicrosecondsPerEvent);
 
 /// <summary>What one rate gave.</summary>
 internal sealed record LatencyStep(

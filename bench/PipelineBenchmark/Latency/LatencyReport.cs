@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Analytics.PipelineBenchmark.Cli;
+using Analytics.PipelineBenchmark.Load;
 
 namespace Analytics.PipelineBenchmark.Latency;
 
@@ -88,8 +89,6 @@ internal sealed record LatencyStepJson(
     double? LoadAverage);
 
 internal sealed record LatencyJson(double P50, double P90, double P99, double P999, double Max, double Min, double Mean);
-
-internal sealed record ProcessCpuJson(int Pid, string Name, double? CpuSeconds, double? CpuMicrosecondsPerEvent);
 
 [JsonSourceGenerationOptions(WriteIndented = true, PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower)]
 [JsonSerializable(typeof(LatencyReportJson))]

@@ -2,10 +2,10 @@ using System.Globalization;
 using System.Text;
 using Analytics.Grains.Interfaces.Events;
 
-namespace Analytics.PipelineBenchmark.Latency;
+namespace Analytics.PipelineBenchmark.Load;
 
 /// <summary>
-/// Valid live events (event time = now) for the latency benchmark: users drawn uniformly from a fixed pool, 80 % views,
+/// Valid live events (event time = now) for the pipeline benchmarks: users drawn uniformly from a fixed pool, 80 % views,
 /// 15 % cart additions, 5 % purchases, written with the contract's own serialiser and keyed by user id, as the Producer
 /// sends them. Every event is one the pipeline counts: none is late, malformed or a duplicate.
 /// </summary>
