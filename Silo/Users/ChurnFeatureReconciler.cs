@@ -29,20 +29,22 @@ internal sealed partial class ChurnFeatureReconciler(
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var pending = new List<Task> { ReconcileLaterAsync("start-up", timeProvider.GetUtcNow(), stoppingToken) };
-        // Silos dead before this one started (the membership table keeps them): the start-up check covers them.
+        // Silos dead before this one started (the membership table keeps them, and the first snapshot may come only
+        // once this silo joined): the start-up check covers them.
         var known = membership.CurrentSnapshot.Members.Values.Where(m => m.Status == SiloStatus.Dead).Select(m => m.SiloAddress).ToHashSet();
+        var first = true;
         try
         {
             await foreach (var snapshot in membership.MembershipUpdates.WithCancellation(stoppingToken))
             {
-                foreach (var member in snapshot.Members.Values)
+                // Silos declared dead together are mended by one check.
+                var died = snapshot.Members.Values.Where(m => m.Status == SiloStatus.Dead && known.Add(m.SiloAddress)).Select(m => m.SiloAddress).ToList();
+                if (died.Count > 0 && !first)
                 {
-                    if (member.Status == SiloStatus.Dead && known.Add(member.SiloAddress))
-                    {
-                        pending.Add(ReconcileLaterAsync($"silo {member.SiloAddress} died", timeProvider.GetUtcNow(), stoppingToken));
-                    }
+                    pending.Add(ReconcileLaterAsync($"silo {string.Join(", ", died)} died", timeProvider.GetUtcNow(), stoppingToken));
                 }
 
+                first = false;
                 pending.RemoveAll(t => t.IsCompleted);
             }
         }
