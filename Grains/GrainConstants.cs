@@ -3,9 +3,6 @@ namespace Analytics.Grains;
 /// <summary>Names shared by the grains and their hosts.</summary>
 public static class GrainConstants
 {
-    /// <summary>Stream namespace of the user events (implicit subscriptions key on it).</summary>
-    public const string UserEventsNamespace = "user-events";
-
     /// <summary>Name of the Kafka stream provider that delivers them (section <c>Kafka</c> of the silo's settings).</summary>
     public const string StreamProviderName = "kafka";
 

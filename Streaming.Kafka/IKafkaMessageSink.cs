@@ -1,4 +1,5 @@
 using Analytics.Grains.Interfaces.Events;
+using Orleans;
 
 namespace Analytics.Streaming.Kafka;
 
@@ -7,7 +8,10 @@ namespace Analytics.Streaming.Kafka;
 /// <param name="Partition">Its partition.</param>
 /// <param name="Offset">Its offset.</param>
 /// <param name="Epoch">The topic's epoch (<see cref="KafkaSequenceToken.Epoch"/>).</param>
-public readonly record struct KafkaUserEvent(UserEvent Event, int Partition, long Offset, int Epoch = 0);
+[GenerateSerializer, Immutable]
+[Alias("Analytics.Streaming.Kafka.KafkaUserEvent")]
+public readonly record struct KafkaUserEvent(
+    [property: Id(0)] UserEvent Event, [property: Id(1)] int Partition, [property: Id(2)] long Offset, [property: Id(3)] int Epoch = 0);
 
 /// <summary>A Kafka message that no subscriber will get: it is not a valid user event, or every delivery of it failed.</summary>
 /// <param name="Topic">Topic it was read from.</param>

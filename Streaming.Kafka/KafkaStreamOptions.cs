@@ -40,6 +40,13 @@ public sealed class KafkaStreamOptions
     public int PollBatchSize { get; set; } = 1000;
 
     /// <summary>
+    /// How valid user events reach subscribers: each on its user's stream (<see cref="KafkaEventDelivery.PerUser"/>, the
+    /// default), or each pull's events as one batch on its partition's stream
+    /// (<see cref="KafkaEventDelivery.PartitionBatches"/>, one delivery per pull instead of one per event).
+    /// </summary>
+    public KafkaEventDelivery EventDelivery { get; set; } = KafkaEventDelivery.PerUser;
+
+    /// <summary>
     /// Messages each queue's cache holds while they are delivered (Orleans' simple queue cache). A full cache stops the
     /// queue's pulls until subscribers catch up (back-pressure). Keep it small: every delivery scans it for the
     /// subscriber's stream, so its cost grows with the size (measured: 44 CPU-µs an event at 1024, about 4× that at

@@ -36,6 +36,7 @@ public sealed class KafkaStreamOptionsValidator(KafkaStreamOptions options, Stre
         if (string.IsNullOrWhiteSpace(options.ConsumerGroup)) Fail(nameof(options.ConsumerGroup), "is required");
         if (options.Partitions < 1) Fail(nameof(options.Partitions), $"must be at least 1 (was {options.Partitions})");
         if (options.PollBatchSize < 1) Fail(nameof(options.PollBatchSize), $"must be at least 1 (was {options.PollBatchSize})");
+        if (!Enum.IsDefined(options.EventDelivery)) Fail(nameof(options.EventDelivery), $"'{options.EventDelivery}' is not PerUser or PartitionBatches");
         if (!Enum.IsDefined(options.AutoOffsetReset)) Fail(nameof(options.AutoOffsetReset), $"'{options.AutoOffsetReset}' is not Earliest, Latest or Error");
         if (options.StartupTimeout <= TimeSpan.Zero) Fail(nameof(options.StartupTimeout), $"must be positive (was {options.StartupTimeout})");
         if (options.CacheSize < 10) Fail(nameof(options.CacheSize), $"must be at least 10 (was {options.CacheSize})");

@@ -12,8 +12,8 @@ using Orleans.Streams;
 namespace Analytics.Grains.Users;
 
 /// <summary>
-/// One user's behaviour and churn features, fed by the user's event stream (an implicit subscription, so every user
-/// with an event gets a grain). Events are applied in memory, exactly once (<see cref="UserState"/>).
+/// One user's behaviour and churn features, fed with the user's events by <see cref="PartitionEventsGrain"/> (so every
+/// user with an event gets a grain). Events are applied in memory, exactly once (<see cref="UserState"/>).
 /// </summary>
 /// <remarks>
 /// <para>
@@ -38,7 +38,6 @@ namespace Analytics.Grains.Users;
 /// which the windows take again, ignoring what they counted already.
 /// </para>
 /// </remarks>
-[ImplicitStreamSubscription(GrainConstants.UserEventsNamespace)]
 public sealed partial class UserGrain(
     [PersistentState("user", GrainConstants.UserStorageName)] IPersistentState<UserState> state,
     IUserEventHistory history,
@@ -47,7 +46,7 @@ public sealed partial class UserGrain(
     TimeProvider timeProvider,
     IOptions<UserGrainOptions> options,
     IOptions<FunnelOptions> funnelOptions,
-    ILogger<UserGrain> logger) : Grain, IUserGrain, IAsyncObserver<UserEvent>
+    ILogger<UserGrain> logger) : Grain, IUserGrain
 {
     private readonly UserGrainOptions _options = options.Value;
     private readonly DuplicateWindow _window = new(options.Value.DuplicateWindow, options.Value.DuplicateCapacity);
@@ -56,13 +55,7 @@ public sealed partial class UserGrain(
     private int _nextSnapshotAt = options.Value.SnapshotEvents;
     private IGrainTimer? _publishTimer;
 
-    public override async Task OnActivateAsync(CancellationToken cancellationToken)
-    {
-        await CatchUpAsync(cancellationToken);
-        var stream = this.GetStreamProvider(GrainConstants.StreamProviderName)
-            .GetStream<UserEvent>(StreamId.Create(GrainConstants.UserEventsNamespace, this.GetPrimaryKeyString()));
-        await stream.SubscribeAsync(this);
-    }
+    public override Task OnActivateAsync(CancellationToken cancellationToken) => CatchUpAsync(cancellationToken);
 
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
@@ -79,26 +72,43 @@ public sealed partial class UserGrain(
         }
     }
 
-    public async Task OnNextAsync(UserEvent item, StreamSequenceToken? token = null)
+    public async Task ApplyAsync(UserEventBatch batch)
     {
-        var kafka = token as KafkaSequenceToken;
-        var position = kafka is null ? ((int, long)?)null : (kafka.Partition, kafka.Offset);
-        var stepsBefore = OrderedSteps(item.SessionId);
-        var outcome = state.State.Apply(item, position, _window, kafka?.Epoch ?? 0);
-        UserGrainMetrics.Record(outcome);
-        if (outcome == ApplyOutcome.Replayed) return;
-        if (outcome == ApplyOutcome.Applied)
+        ArgumentNullException.ThrowIfNull(batch);
+        List<WindowContribution>? contributions = null;
+        List<SessionProgress>? sessions = null;
+        int applied = 0, replayed = 0, duplicates = 0;
+        foreach (var (item, epoch, partition, offset) in batch.Events)
+        {
+            var stepsBefore = OrderedSteps(item.SessionId);
+            switch (state.State.Apply(item, (partition, offset), _window, epoch))
+            {
+                case ApplyOutcome.Replayed:
+                    replayed++;
+                    continue;
+                case ApplyOutcome.Duplicate:
+                    duplicates++;
+                    continue;
+            }
+
+            applied++;
+            (contributions ??= []).Add(Contribution(item, (epoch, partition, offset)));
+            var changes = SessionChanges(item.SessionId, stepsBefore);
+            if (changes.Count > 0) (sessions ??= []).AddRange(changes);
+        }
+
+        UserGrainMetrics.Record(applied, replayed, duplicates);
+        if (applied + duplicates == 0) return;
+        if (contributions is not null)
         {
             try
             {
-                await funnel.ContributeAsync(
-                    [Contribution(item, kafka is null ? null : (kafka.Epoch, kafka.Partition, kafka.Offset))],
-                    SessionChanges(item.SessionId, stepsBefore));
+                await funnel.ContributeAsync(contributions, (IReadOnlyList<SessionProgress>?)sessions ?? []);
             }
             catch (Exception ex)
             {
-                // Applied here but maybe not in its window: no snapshot may claim it, so this activation goes away and
-                // the next one applies it again from raw_events, and hands it on again.
+                // Applied here but maybe not in their windows: no snapshot may claim them, so this activation goes away
+                // and the next one applies them again from raw_events, and hands them on again.
                 LogWindowUnreachable(logger, this.GetPrimaryKeyString(), ex.GetType().Name, ex.Message);
                 _nextSnapshotAt = int.MaxValue;
                 this.DeactivateOnIdle();
@@ -106,17 +116,9 @@ public sealed partial class UserGrain(
             }
         }
 
-        _unpersisted++;
+        _unpersisted += applied + duplicates;
         SchedulePublish();
         if (_unpersisted >= _nextSnapshotAt) await TrySnapshotAsync();
-    }
-
-    public Task OnCompletedAsync() => Task.CompletedTask;
-
-    public Task OnErrorAsync(Exception ex)
-    {
-        LogStreamError(logger, this.GetPrimaryKeyString(), ex);
-        return Task.CompletedTask;
     }
 
     public Task<UserSummary> GetSummaryAsync()
@@ -247,9 +249,6 @@ public sealed partial class UserGrain(
     [LoggerMessage(EventId = 3001, Level = LogLevel.Warning, Message = "User {UserId}: could not write the state of {Unpersisted} events on deactivation ({Reason}); nothing is lost, the next activation reads them back from raw_events")]
     private static partial void LogDeactivationWriteFailed(ILogger logger, string userId, int unpersisted, string reason, Exception exception);
 
-    [LoggerMessage(EventId = 3002, Level = LogLevel.Warning, Message = "User {UserId}: stream error")]
-    private static partial void LogStreamError(ILogger logger, string userId, Exception exception);
-
     [LoggerMessage(EventId = 3004, Level = LogLevel.Warning, Message = "User {UserId}: could not write a snapshot after {Unpersisted} events ({ErrorType}: {Error}); nothing is lost (the events are in raw_events), it is tried again later")]
     private static partial void LogSnapshotFailed(ILogger logger, string userId, int unpersisted, string errorType, string error);
 
@@ -273,13 +272,10 @@ internal static class UserGrainMetrics
     public static readonly Counter<long> CaughtUp = Meter.CreateCounter<long>("analytics_user_events_caught_up", "{event}", "Events applied on activation from raw_events, beyond the stored state.");
     public static readonly Counter<long> StateWrites = Meter.CreateCounter<long>("analytics_user_state_writes", "{write}", "User grain states written to storage.");
 
-    public static void Record(ApplyOutcome outcome)
+    public static void Record(int applied, int replayed, int duplicates)
     {
-        switch (outcome)
-        {
-            case ApplyOutcome.Applied: Applied.Add(1); break;
-            case ApplyOutcome.Replayed: Replayed.Add(1); break;
-            case ApplyOutcome.Duplicate: Duplicates.Add(1); break;
-        }
+        if (applied > 0) Applied.Add(applied);
+        if (replayed > 0) Replayed.Add(replayed);
+        if (duplicates > 0) Duplicates.Add(duplicates);
     }
 }

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using Analytics.Grains.Funnel;
 using Analytics.Grains.Interfaces.Funnel;
 using Analytics.Silo.Hosting;
@@ -21,19 +20,19 @@ internal sealed partial class FunnelSummaryFlusher(
     TimeProvider timeProvider,
     ILogger<FunnelSummaryFlusher> logger) : BackgroundService, IFunnelWindowSink
 {
-    private ConcurrentDictionary<DateTimeOffset, FunnelWindowSnapshot> _pending = new();
+    private readonly LatestByKey<DateTimeOffset, FunnelWindowSnapshot> _pending = new(Newer);
 
     public void Publish(FunnelWindowSnapshot snapshot)
     {
         ArgumentNullException.ThrowIfNull(snapshot);
-        _pending.AddOrUpdate(snapshot.WindowStart, snapshot, (_, current) => Newer(current, snapshot));
+        _pending.Publish(snapshot.WindowStart, snapshot);
     }
 
     /// <summary>Writes everything published so far; throws if PostgreSQL fails (the windows stay pending).</summary>
     public async Task FlushAsync(CancellationToken cancellationToken)
     {
-        var batch = Interlocked.Exchange(ref _pending, new ConcurrentDictionary<DateTimeOffset, FunnelWindowSnapshot>());
-        if (batch.IsEmpty) return;
+        var batch = _pending.TakeAll();
+        if (batch.Count == 0) return;
         List<FunnelWindowSnapshot> windows = [.. batch.Values.OrderBy(w => w.WindowStart)];
         try
         {

@@ -1,7 +1,7 @@
-using System.Collections.Concurrent;
 using Analytics.Grains;
 using Analytics.Grains.Funnel;
 using Analytics.Grains.Interfaces.Funnel;
+using Analytics.Silo.Hosting;
 using Analytics.Streaming.Kafka;
 using Microsoft.Extensions.Options;
 
@@ -25,7 +25,7 @@ internal sealed partial class WatermarkReporter(
     TimeProvider timeProvider,
     ILogger<WatermarkReporter> logger) : BackgroundService, IKafkaDeliveryObserver
 {
-    private ConcurrentDictionary<int, long> _pending = new();
+    private readonly LatestByKey<int, long> _pending = new(Math.Max);
 
     public void OnDelivered(KafkaDeliveryProgress progress)
     {
@@ -34,7 +34,7 @@ internal sealed partial class WatermarkReporter(
 
     /// <summary>Partition <paramref name="partition"/> delivered events up to <paramref name="maxEventTime"/>.</summary>
     public void Report(int partition, DateTimeOffset maxEventTime)
-        => _pending.AddOrUpdate(partition, maxEventTime.UtcTicks, (_, current) => Math.Max(current, maxEventTime.UtcTicks));
+        => _pending.Publish(partition, maxEventTime.UtcTicks);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -44,8 +44,8 @@ internal sealed partial class WatermarkReporter(
         {
             while (await timer.WaitForNextTickAsync(stoppingToken))
             {
-                var batch = Interlocked.Exchange(ref _pending, new ConcurrentDictionary<int, long>());
-                if (batch.IsEmpty) continue;
+                var batch = _pending.TakeAll();
+                if (batch.Count == 0) continue;
                 try
                 {
                     await grains.GetGrain<IWatermarkGrain>(0).ObserveAsync(

@@ -26,6 +26,8 @@ public static class IngestionServiceCollectionExtensions
             .Bind(configuration.GetSection(SectionName))
             .PostConfigure(o =>
             {
+                // The grains take events in batches per partition (PartitionEventsGrain), never one stream per user.
+                o.EventDelivery = KafkaEventDelivery.PartitionBatches;
                 if (string.IsNullOrEmpty(configuration[$"{SectionName}:{nameof(KafkaStreamOptions.BootstrapServers)}"]))
                 {
                     o.BootstrapServers = configuration["KAFKA_BOOTSTRAP"] is { Length: > 0 } fromEnvironment ? fromEnvironment : DefaultBootstrapServers;

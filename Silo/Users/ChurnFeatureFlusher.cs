@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 using Analytics.Grains.Interfaces.Users;
 using Analytics.Grains.Users;
@@ -24,12 +23,12 @@ internal sealed partial class ChurnFeatureFlusher(
     private static readonly Counter<long> Statements = Meter.CreateCounter<long>("analytics_churn_features_upserts", "{statement}", "Upsert statements run against churn_features.");
 
     private readonly SemaphoreSlim _flushing = new(1, 1);
-    private ConcurrentDictionary<string, ChurnFeatures> _pending = new();
+    private readonly LatestByKey<string, ChurnFeatures> _pending = new(Newer);
 
     public void Publish(ChurnFeatures features)
     {
         ArgumentNullException.ThrowIfNull(features);
-        _pending.AddOrUpdate(features.UserId, features, (_, current) => Newer(current, features));
+        _pending.Publish(features.UserId, features);
     }
 
     /// <summary>Writes everything published so far; throws if PostgreSQL fails (the rows stay pending).</summary>
@@ -38,8 +37,8 @@ internal sealed partial class ChurnFeatureFlusher(
         await _flushing.WaitAsync(cancellationToken);
         try
         {
-            var batch = Interlocked.Exchange(ref _pending, new ConcurrentDictionary<string, ChurnFeatures>());
-            if (batch.IsEmpty) return;
+            var batch = _pending.TakeAll();
+            if (batch.Count == 0) return;
             var rows = batch.Values.ToList();
             var done = 0;
             try
@@ -93,7 +92,7 @@ internal sealed partial class ChurnFeatureFlusher(
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
             // A hurried stop: the rows are derived from grain state, written again when those users next persist.
-            if (!_pending.IsEmpty) LogFlushAbandoned(logger, _pending.Count);
+            if (_pending.Count > 0) LogFlushAbandoned(logger, _pending.Count);
         }
         catch (Exception ex)
         {

@@ -3,6 +3,7 @@ using Confluent.Kafka.Admin;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Orleans.Configuration;
+using Orleans.Runtime;
 using Orleans.Serialization;
 using Orleans.Streams;
 using ErrorCode = Confluent.Kafka.ErrorCode;
@@ -24,7 +25,8 @@ internal sealed partial class KafkaAdapterFactory(
     KafkaStreamProviderStatus? status,
     bool verifyTopic,
     IKafkaCommitGate? commitGate = null,
-    IKafkaDeliveryObserver? deliveryObserver = null) : IQueueAdapterFactory
+    IKafkaDeliveryObserver? deliveryObserver = null,
+    SiloAddress? silo = null) : IQueueAdapterFactory
 {
     private readonly KafkaQueueMapper _mapper = new(name, options.Partitions);
     private readonly KafkaQueueAdapterCache _cache = new(new SimpleQueueCacheOptions { CacheSize = options.CacheSize }, name, loggerFactory, timeProvider);
@@ -45,7 +47,7 @@ internal sealed partial class KafkaAdapterFactory(
             epoch = await Task.Run(VerifyTopicAsync).ConfigureAwait(true);
         }
 
-        _adapter = new KafkaQueueAdapter(name, options, _mapper, sink, _cache, serializer, timeProvider, loggerFactory, status, commitGate, epoch, deliveryObserver);
+        _adapter = new KafkaQueueAdapter(name, options, _mapper, sink, _cache, serializer, timeProvider, loggerFactory, status, commitGate, epoch, deliveryObserver, silo);
         status?.OnStarted();
         return _adapter;
     }
@@ -69,7 +71,8 @@ internal sealed partial class KafkaAdapterFactory(
             name, options, sink, services.GetRequiredService<Serializer>(), timeProvider, loggerFactory,
             services.GetKeyedService<KafkaStreamProviderStatus>(name), verifyTopic,
             services.GetKeyedService<IKafkaCommitGate>(name) ?? services.GetService<IKafkaCommitGate>(),
-            services.GetKeyedService<IKafkaDeliveryObserver>(name) ?? services.GetService<IKafkaDeliveryObserver>());
+            services.GetKeyedService<IKafkaDeliveryObserver>(name) ?? services.GetService<IKafkaDeliveryObserver>(),
+            verifyTopic ? services.GetService<ILocalSiloDetails>()?.SiloAddress : null);
     }
 
     /// <summary>

@@ -6,8 +6,9 @@ using Orleans.Streams;
 namespace Analytics.Streaming.Kafka.Providers;
 
 /// <summary>
-/// One Kafka message on its stream: either a <see cref="UserEvent"/> (JSON written by any Kafka producer) or the
-/// events of one <c>OnNextAsync</c>/<c>OnNextBatchAsync</c> call of an Orleans stream producer.
+/// One Kafka message on its stream — either a <see cref="UserEvent"/> (JSON written by any Kafka producer) or the
+/// events of one <c>OnNextAsync</c>/<c>OnNextBatchAsync</c> call of an Orleans stream producer — or, with
+/// <see cref="KafkaEventDelivery.PartitionBatches"/>, the user events of consecutive messages of one pull.
 /// </summary>
 [GenerateSerializer, Immutable]
 [Alias("Analytics.Streaming.Kafka.KafkaBatchContainer")]
@@ -18,6 +19,14 @@ internal sealed class KafkaBatchContainer : IBatchContainer
     {
         StreamId = streamId;
         Event = userEvent;
+        Token = token;
+    }
+
+    /// <summary>The user events of one pull, on their partition's stream; <paramref name="token"/> is the first one's.</summary>
+    public KafkaBatchContainer(StreamId streamId, KafkaEventBatch batch, KafkaSequenceToken token)
+    {
+        StreamId = streamId;
+        Batch = batch;
         Token = token;
     }
 
@@ -45,6 +54,9 @@ internal sealed class KafkaBatchContainer : IBatchContainer
     [Id(4)]
     public Dictionary<string, object>? RequestContext { get; }
 
+    [Id(5)]
+    public KafkaEventBatch? Batch { get; }
+
     /// <summary>The Kafka value of a published message, kept on the silo that read it to dead-letter it as it was (no [Id]: never serialized).</summary>
     [field: NonSerialized]
     public byte[]? RawPayload { get; init; }
@@ -53,13 +65,32 @@ internal sealed class KafkaBatchContainer : IBatchContainer
 
     public int Partition => Token.Partition;
 
+    /// <summary>Offset of the (first) message.</summary>
     public long Offset => Token.Offset;
+
+    /// <summary>Offset of the last message: the same as <see cref="Offset"/> but for a batch.</summary>
+    public long LastOffset => Batch?.LastOffset ?? Token.Offset;
+
+    /// <summary>The user events carried, with their positions: one, a batch's, or none.</summary>
+    public IEnumerable<KafkaUserEvent> UserEvents
+    {
+        get
+        {
+            if (Event is { } single) return [new KafkaUserEvent(single, Token.Partition, Token.Offset, Token.Epoch)];
+            return Batch?.Events ?? [];
+        }
+    }
 
     public IEnumerable<Tuple<T, StreamSequenceToken>> GetEvents<T>()
     {
         if (Event is T item)
         {
             yield return Tuple.Create(item, (StreamSequenceToken)Token);
+        }
+
+        if (Batch is T batch)
+        {
+            yield return Tuple.Create(batch, (StreamSequenceToken)Token);
         }
 
         if (Events is null) yield break;

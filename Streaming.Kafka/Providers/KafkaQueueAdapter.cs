@@ -29,7 +29,8 @@ internal sealed partial class KafkaQueueAdapter(
     KafkaStreamProviderStatus? status,
     IKafkaCommitGate? commitGate = null,
     int epoch = 0,
-    IKafkaDeliveryObserver? deliveryObserver = null) : IQueueAdapter, IDisposable
+    IKafkaDeliveryObserver? deliveryObserver = null,
+    SiloAddress? silo = null) : IQueueAdapter, IDisposable
 {
     private readonly ConcurrentDictionary<QueueId, KafkaQueueAdapterReceiver> _receivers = new();
     private readonly Lazy<IProducer<string, byte[]>> _producer = new(() => BuildProducer(name, options, loggerFactory.CreateLogger<KafkaQueueAdapter>()));
@@ -56,7 +57,8 @@ internal sealed partial class KafkaQueueAdapter(
             status,
             commitGate,
             epoch,
-            deliveryObserver);
+            deliveryObserver,
+            silo);
         _receivers[queueId] = receiver;
         return receiver;
     }

@@ -34,6 +34,8 @@ internal sealed partial class KafkaQueueAdapterReceiver : IQueueAdapterReceiver
     private readonly IKafkaCommitGate? _gate;
     private readonly IKafkaDeliveryObserver? _observer;
     private readonly int _epoch;
+    private readonly SiloAddress? _silo;
+    private readonly StreamId _batchStreamId;
     // With a commit gate: every message handed to Orleans and not yet made durable by the gate, in offset order.
     private readonly Queue<KafkaBatchContainer> _ungated = new();
     // Events that became dead letters because a subscriber kept failing on them: never handed to a gate for recovery.
@@ -69,9 +71,12 @@ internal sealed partial class KafkaQueueAdapterReceiver : IQueueAdapterReceiver
         KafkaStreamProviderStatus? status = null,
         IKafkaCommitGate? gate = null,
         int epoch = 0,
-        IKafkaDeliveryObserver? observer = null)
+        IKafkaDeliveryObserver? observer = null,
+        SiloAddress? silo = null)
     {
         _epoch = epoch;
+        _silo = silo;
+        _batchStreamId = StreamId.Create(KafkaStreamNamespaces.PartitionBatches, partition.ToString(CultureInfo.InvariantCulture));
         _observer = observer;
         _status = status;
         _gate = gate;
@@ -196,18 +201,23 @@ internal sealed partial class KafkaQueueAdapterReceiver : IQueueAdapterReceiver
         }
 
         KafkaStreamMetrics.DeliveryFailures.Add(1, _tags);
-        var payload = _inFlight.FirstOrDefault(c => c.Offset == token.Offset) is { } container
-            ? container.Event is { } userEvent ? UserEventJson.ToUtf8Bytes(userEvent) : container.RawPayload ?? []
-            : [];
         var reason = $"{KafkaDeadLetter.DeliveryFailedCode}: subscription {subscriptionId} of stream {streamId} failed on every delivery for {_options.MaxDeliveryTime}";
-        var deadLetter = new KafkaDeadLetter(_topicPartition.Topic, Partition, token.Offset, payload, reason, _timeProvider.GetUtcNow());
+        var now = _timeProvider.GetUtcNow();
+        var container = _inFlight.FirstOrDefault(c => c.Offset == token.Offset);
+        // A batch is given up on as a whole: each of its events becomes a dead letter of its own.
+        List<KafkaDeadLetter> deadLetters = container?.Batch is { } failedBatch
+            ? [.. failedBatch.Events.Select(e => new KafkaDeadLetter(_topicPartition.Topic, Partition, e.Offset, UserEventJson.ToUtf8Bytes(e.Event), reason, now))]
+            : [new KafkaDeadLetter(
+                _topicPartition.Topic, Partition, token.Offset,
+                container is null ? [] : container.Event is { } userEvent ? UserEventJson.ToUtf8Bytes(userEvent) : container.RawPayload ?? [],
+                reason, now)];
         LogDeliveryFailed(_logger, _providerName, _topicPartition.Topic, Partition, token.Offset, streamId.ToString(), subscriptionId.ToString());
-        var batch = new KafkaMessageBatch(_topicPartition.Topic, Partition, [], [deadLetter]);
+        var batch = new KafkaMessageBatch(_topicPartition.Topic, Partition, [], deadLetters);
         while (!_shutdown.IsCancellationRequested)
         {
             if (await TryStoreAsync(batch, _shutdown.Token))
             {
-                _deliveryFailed.Add(token.Offset);
+                foreach (var deadLetter in deadLetters) _deliveryFailed.Add(deadLetter.Offset);
                 return;
             }
 
@@ -291,6 +301,7 @@ internal sealed partial class KafkaQueueAdapterReceiver : IQueueAdapterReceiver
         List<IBatchContainer>? containers = null;
         List<KafkaUserEvent>? events = null;
         List<KafkaDeadLetter>? deadLetters = null;
+        List<KafkaUserEvent>? run = null; // user events not in a container yet (PartitionBatches)
         var missedBefore = _missedOffsets;
         for (var read = 0; read < limit; read++)
         {
@@ -301,14 +312,23 @@ internal sealed partial class KafkaQueueAdapterReceiver : IQueueAdapterReceiver
             var payload = result.Message.Value ?? [];
             if (IsOrleansMessage(result.Message.Headers))
             {
+                // Containers stay in offset order: the user events before this message go first, as one batch.
+                FlushRun(ref run, ref containers);
                 if (DecodeOrleansMessage(payload, offset) is { } container) (containers ??= []).Add(container);
                 else (deadLetters ??= []).Add(new KafkaDeadLetter(result.Topic, Partition, offset, payload, "InvalidOrleansMessage: the value is not a serialized Orleans stream message", now));
             }
             else if (UserEventJson.TryParse(payload, now, out var userEvent, out var rejection))
             {
+                var kafkaEvent = new KafkaUserEvent(userEvent, Partition, offset, _epoch);
+                (events ??= []).Add(kafkaEvent);
+                if (_options.EventDelivery == KafkaEventDelivery.PartitionBatches)
+                {
+                    (run ??= []).Add(kafkaEvent);
+                    continue;
+                }
+
                 var streamId = StreamId.Create(KafkaStreamNamespaces.UserEvents, userEvent.UserId);
                 (containers ??= []).Add(new KafkaBatchContainer(streamId, userEvent, new KafkaSequenceToken(Partition, offset, epoch: _epoch)));
-                (events ??= []).Add(new KafkaUserEvent(userEvent, Partition, offset, _epoch));
             }
             else
             {
@@ -316,6 +336,7 @@ internal sealed partial class KafkaQueueAdapterReceiver : IQueueAdapterReceiver
             }
         }
 
+        FlushRun(ref run, ref containers);
         if (containers is null && deadLetters is null) return null;
         return new UnstoredPull(
             (IList<IBatchContainer>?)containers ?? [],
@@ -323,6 +344,15 @@ internal sealed partial class KafkaQueueAdapterReceiver : IQueueAdapterReceiver
             {
                 MissedOffsets = _missedOffsets - missedBefore,
             });
+    }
+
+    /// <summary>Makes the user events read since the last container one batch container of the partition's stream.</summary>
+    private void FlushRun(ref List<KafkaUserEvent>? run, ref List<IBatchContainer>? containers)
+    {
+        if (run is not { Count: > 0 }) return;
+        var batch = new KafkaEventBatch(Partition, _epoch, [.. run], _silo);
+        (containers ??= []).Add(new KafkaBatchContainer(_batchStreamId, batch, new KafkaSequenceToken(Partition, batch.FirstOffset, epoch: _epoch)));
+        run = null;
     }
 
     private long TrackRead(ConsumeResult<Ignore, byte[]> result)
@@ -443,10 +473,13 @@ internal sealed partial class KafkaQueueAdapterReceiver : IQueueAdapterReceiver
     private void ReleaseDelivered(long below)
     {
         long? maxTicks = null;
-        while (_inFlight.TryPeek(out var delivered) && delivered.Offset < below)
+        while (_inFlight.TryPeek(out var delivered) && delivered.LastOffset < below)
         {
             _inFlight.Dequeue();
-            if (delivered.Event is { } userEvent && (maxTicks is not { } max || userEvent.EventTime.UtcTicks > max)) maxTicks = userEvent.EventTime.UtcTicks;
+            foreach (var (userEvent, _, _, _) in delivered.UserEvents)
+            {
+                if (maxTicks is not { } max || userEvent.EventTime.UtcTicks > max) maxTicks = userEvent.EventTime.UtcTicks;
+            }
         }
 
         if (_observer is null || _tracker.Committable is not { } handled) return;
@@ -470,12 +503,12 @@ internal sealed partial class KafkaQueueAdapterReceiver : IQueueAdapterReceiver
         {
             if (container.Offset >= offset) break;
             if (!spans.TryGetValue(container.StreamId, out var span)) span = (container.Offset, container.Offset, []);
-            if (container.Event is { } userEvent && !_deliveryFailed.Contains(container.Offset))
+            foreach (var userEvent in container.UserEvents)
             {
-                span.Events.Add(new KafkaUserEvent(userEvent, Partition, container.Offset, _epoch));
+                if (!_deliveryFailed.Contains(userEvent.Offset)) span.Events.Add(userEvent);
             }
 
-            spans[container.StreamId] = span with { Last = container.Offset };
+            spans[container.StreamId] = span with { Last = container.LastOffset };
         }
 
         var streams = spans.ToDictionary(s => s.Key, s => new KafkaStreamSpan(s.Value.First, s.Value.Last, s.Value.Events));
@@ -506,7 +539,7 @@ internal sealed partial class KafkaQueueAdapterReceiver : IQueueAdapterReceiver
         }
 
         // Durable now, whatever happens to the commit itself (a failed one is simply tried again).
-        while (_ungated.TryPeek(out var next) && next.Offset < offset) _ungated.Dequeue();
+        while (_ungated.TryPeek(out var next) && next.LastOffset < offset) _ungated.Dequeue();
         _deliveryFailed.RemoveWhere(failed => failed < offset);
 
         // A background gate that outlived the queue's release must not commit on a consumer that is gone (or for a

@@ -61,6 +61,7 @@ internal sealed class KafkaQueueCache(SimpleQueueCache inner, TimeProvider timeP
     /// <summary>How long a stream's messages wait for a cursor before they count as having no subscriber.</summary>
     public static readonly TimeSpan ClaimTimeout = TimeSpan.FromSeconds(30);
     private long _nextAfterAdded = -1;
+    private long _newestStart = -1;
 
     /// <summary>
     /// Delivery progress as it stood when the pulling agent, shutting down, had drained its deliveries and was about to
@@ -128,7 +129,14 @@ internal sealed class KafkaQueueCache(SimpleQueueCache inner, TimeProvider timeP
         foreach (var message in messages)
         {
             if (message.SequenceToken is not KafkaSequenceToken token) continue;
-            if (token.Offset >= _nextAfterAdded) _nextAfterAdded = token.Offset + 1;
+            // A batch of a partition stream spans offsets from its token's to its last event's.
+            var last = message is KafkaBatchContainer container ? container.LastOffset : token.Offset;
+            if (last >= _nextAfterAdded)
+            {
+                _nextAfterAdded = last + 1;
+                _newestStart = token.Offset;
+            }
+
             if (!_byStream.ContainsKey(message.StreamId) && !_unclaimed.ContainsKey(message.StreamId))
             {
                 _unclaimed[message.StreamId] = (token.Offset, Now);
@@ -195,7 +203,7 @@ internal sealed class KafkaQueueCache(SimpleQueueCache inner, TimeProvider timeP
     public bool IsUnderPressure() => inner.IsUnderPressure();
 
     // A cursor given a token delivers from there on; one given none starts at the newest message, which it may deliver.
-    private long StartOf(StreamSequenceToken? token) => token is KafkaSequenceToken kafka ? kafka.Offset : _nextAfterAdded - 1;
+    private long StartOf(StreamSequenceToken? token) => token is KafkaSequenceToken kafka ? kafka.Offset : _newestStart;
 
     private QueueCacheCursorResult<IQueueCacheCursor> Track(StreamId streamId, QueueCacheCursorResult<IQueueCacheCursor> result, long start)
         => result.Kind == QueueCacheCursorResultKind.Success && result.Cursor is { } cursor

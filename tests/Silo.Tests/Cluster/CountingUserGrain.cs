@@ -33,22 +33,29 @@ public interface ICountingUserGrain : IGrainWithStringKey
     Task Ping();
 }
 
-/// <summary>A trivial implicit subscriber of every user's stream: it records each delivery.</summary>
-[ImplicitStreamSubscription(GrainConstants.UserEventsNamespace)]
-public sealed class CountingUserGrain : Grain, ICountingUserGrain, IAsyncObserver<UserEvent>
+/// <summary>
+/// A trivial second implicit subscriber of every partition's batch stream, beside the product's dispatcher: it records
+/// each event delivered, under its user and with its own position as the token.
+/// </summary>
+[ImplicitStreamSubscription(KafkaStreamNamespaces.PartitionBatches)]
+public sealed class CountingUserGrain : Grain, ICountingUserGrain, IAsyncObserver<KafkaEventBatch>
 {
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
         var stream = this.GetStreamProvider(GrainConstants.StreamProviderName)
-            .GetStream<UserEvent>(StreamId.Create(GrainConstants.UserEventsNamespace, this.GetPrimaryKeyString()));
+            .GetStream<KafkaEventBatch>(StreamId.Create(KafkaStreamNamespaces.PartitionBatches, this.GetPrimaryKeyString()));
         await stream.SubscribeAsync(this);
     }
 
     public Task Ping() => Task.CompletedTask;
 
-    public Task OnNextAsync(UserEvent item, StreamSequenceToken? token = null)
+    public Task OnNextAsync(KafkaEventBatch item, StreamSequenceToken? token = null)
     {
-        DeliveryLog.Record(this.GetPrimaryKeyString(), item, token);
+        foreach (var (userEvent, partition, offset, epoch) in item.Events)
+        {
+            DeliveryLog.Record(userEvent.UserId, userEvent, new KafkaSequenceToken(partition, offset, epoch: epoch));
+        }
+
         return Task.CompletedTask;
     }
 
