@@ -21,7 +21,7 @@ public sealed class UserGrainOptions
     public TimeSpan IdleTimeout { get; set; } = TimeSpan.FromMinutes(10);
 
     /// <summary>How long a user's changed features wait before they go to the silo's writer, and how often each silo upserts them into <c>churn_features</c>.</summary>
-    public TimeSpan FeatureFlushInterval { get; set; } = TimeSpan.FromSeconds(1);
+    public TimeSpan FeatureFlushInterval { get; set; } = TimeSpan.FromSeconds(3);
 
     /// <summary>
     /// How long after a silo is declared dead (and after start-up) the oldest silo looks for users whose

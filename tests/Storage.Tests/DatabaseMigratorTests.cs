@@ -37,7 +37,7 @@ public sealed class DatabaseMigratorTests(PostgresFixture fixture)
     [Fact]
     public void MigrationNames_AreTheEmbeddedScriptsInOrder()
     {
-        Assert.Equal(["001_orleans_adonet.sql", "002_analytics_tables.sql", "003_raw_events_positions.sql", "004_funnel_windows.sql", "005_churn_models.sql", "006_kpi_indexes.sql"], DatabaseMigrator.MigrationNames);
+        Assert.Equal(["001_orleans_adonet.sql", "002_analytics_tables.sql", "003_raw_events_positions.sql", "004_funnel_windows.sql", "005_churn_models.sql", "006_kpi_indexes.sql", "007_drop_user_time_index.sql"], DatabaseMigrator.MigrationNames);
     }
 
     [Fact]
@@ -51,7 +51,7 @@ public sealed class DatabaseMigratorTests(PostgresFixture fixture)
             dataSource,
             "SELECT version, name, length(checksum) FROM schema_migrations ORDER BY version",
             r => (r.GetInt32(0), r.GetString(1), r.GetInt32(2)));
-        Assert.Equal([(1, "001_orleans_adonet.sql", 64), (2, "002_analytics_tables.sql", 64), (3, "003_raw_events_positions.sql", 64), (4, "004_funnel_windows.sql", 64), (5, "005_churn_models.sql", 64), (6, "006_kpi_indexes.sql", 64)], recorded);
+        Assert.Equal([(1, "001_orleans_adonet.sql", 64), (2, "002_analytics_tables.sql", 64), (3, "003_raw_events_positions.sql", 64), (4, "004_funnel_windows.sql", 64), (5, "005_churn_models.sql", 64), (6, "006_kpi_indexes.sql", 64), (7, "007_drop_user_time_index.sql", 64)], recorded);
     }
 
     [Fact]
@@ -103,7 +103,9 @@ public sealed class DatabaseMigratorTests(PostgresFixture fixture)
             "SELECT indexdef FROM pg_indexes WHERE tablename = 'raw_events'",
             r => r.GetString(0));
         Assert.Contains(indexes, i => i.EndsWith("(event_time)", StringComparison.Ordinal));
-        Assert.Contains(indexes, i => i.EndsWith("(user_id, event_time)", StringComparison.Ordinal));
+        Assert.Contains(indexes, i => i.EndsWith("(user_id, kafka_epoch, kafka_partition, kafka_offset)", StringComparison.Ordinal));
+        Assert.DoesNotContain(indexes, i => i.EndsWith("(user_id, event_time)", StringComparison.Ordinal)); // 007: every query by user uses the one above
+        Assert.Equal(4, indexes.Count); // each index costs every insert: event_id (key), event_time, user position, ingested_at
         Assert.Contains(indexes, i => i.Contains("UNIQUE", StringComparison.Ordinal) && i.EndsWith("(event_id)", StringComparison.Ordinal));
     }
 

@@ -61,5 +61,8 @@ internal sealed record ThroughputBenchmarkOptions
     public required int Seed { get; init; }
 
     /// <summary>Where the JSON report goes; none by default.</summary>
+    /// <summary>The load producer's linger.ms.</summary>
+    public int LingerMs { get; init; } = 20;
+
     public string? Output { get; init; }
 }

@@ -55,8 +55,9 @@ internal static class PacedProducer
     /// Watched by the caller, who then writes its own progress lines (none are written here) and may end the production
     /// early; <see cref="Production.SentAt"/> then holds only the events handed over.
     /// </param>
+    /// <param name="lingerMs">librdkafka <c>linger.ms</c> (the Producer's default is 5).</param>
     public static Production Run(
-        string bootstrapServers, string topic, LiveEventSource events, int rate, long count, TextWriter progress, CancellationToken cancellationToken, ProductionProgress? live = null)
+        string bootstrapServers, string topic, LiveEventSource events, int rate, long count, TextWriter progress, CancellationToken cancellationToken, ProductionProgress? live = null, int lingerMs = 5)
     {
         var config = new ProducerConfig
         {
@@ -64,7 +65,7 @@ internal static class PacedProducer
             // As the Producer's KafkaSink sends: nothing here may make the pipeline look faster than it is.
             EnableIdempotence = true,
             Acks = Acks.All,
-            LingerMs = 5,
+            LingerMs = lingerMs,
             BatchSize = 1_000_000,
             CompressionType = CompressionType.Lz4,
             QueueBufferingMaxMessages = 2_000_000,

@@ -42,8 +42,12 @@ internal sealed record ThroughputStep(
 /// </summary>
 internal static class ThroughputStepRun
 {
-    /// <summary>How long every reflected total must stand still before a step starts (nothing of an earlier one arriving).</summary>
-    private static readonly TimeSpan Quiet = TimeSpan.FromSeconds(2);
+    /// <summary>
+    /// How long every reflected total must stand still before a step starts (nothing of an earlier one arriving). The
+    /// silo writes churn_features up to twice Users:FeatureFlushInterval (3 s) after an event: a shorter quiet took
+    /// a pause between two writes for the end, and the next step counted 961 events of the earlier one as its own.
+    /// </summary>
+    private static readonly TimeSpan Quiet = TimeSpan.FromSeconds(8);
 
     /// <summary>The longest wait for that: a step that fell far behind drains meanwhile.</summary>
     private static readonly TimeSpan SettleTimeout = TimeSpan.FromSeconds(120);
@@ -65,7 +69,7 @@ internal static class ThroughputStepRun
         var events = new LiveEventSource(options.Users, options.UserPrefix, options.Seed, Invariant($"-{pipeline.Name}-prime-{DateTimeOffset.UtcNow.ToUnixTimeSeconds()}")) { PrimeUsers = true };
         var started = Stopwatch.GetTimestamp();
         var production = await Task.Factory.StartNew(
-            () => PacedProducer.Run(options.BootstrapServers, pipeline.Topic, events, options.PrimeRate, options.Users, progress, cancellationToken),
+            () => PacedProducer.Run(options.BootstrapServers, pipeline.Topic, events, options.PrimeRate, options.Users, progress, cancellationToken, lingerMs: options.LingerMs),
             cancellationToken, TaskCreationOptions.LongRunning, TaskScheduler.Default).ConfigureAwait(false);
         if (production.Failed > 0) throw new BenchmarkException(Invariant($"{pipeline.Name} priming: {production.Failed:N0} events were not delivered to Kafka; first error: {production.FirstError}"));
         var deadline = Stopwatch.GetTimestamp() + (5 * 60 * Stopwatch.Frequency);
@@ -101,7 +105,7 @@ internal static class ThroughputStepRun
         var live = new ProductionProgress();
         var started = Stopwatch.GetTimestamp();
         var producing = Task.Factory.StartNew(
-            () => PacedProducer.Run(options.BootstrapServers, pipeline.Topic, events, rate, count, progress, cancellationToken, live),
+            () => PacedProducer.Run(options.BootstrapServers, pipeline.Topic, events, rate, count, progress, cancellationToken, live, options.LingerMs),
             cancellationToken, TaskCreationOptions.LongRunning, TaskScheduler.Default);
 
         var samples = new List<LagSample>();
