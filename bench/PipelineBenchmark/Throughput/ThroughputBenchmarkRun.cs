@@ -1,5 +1,6 @@
 using System.Globalization;
 using Analytics.PipelineBenchmark.Cli;
+using Analytics.PipelineBenchmark.Load;
 
 namespace Analytics.PipelineBenchmark.Throughput;
 
@@ -38,7 +39,12 @@ internal static class ThroughputBenchmarkRun
                 else
                 {
                     await using var orleans = new OrleansPipeline(options.Topic, options.SiloUrl, options.Postgres, all);
-                    var search = await SearchAsync(options, orleans, options.CpuRate, () => index++, progress, cancellationToken).ConfigureAwait(false);
+                    var silo = all.FirstOrDefault(p => p.Name.Contains("Silo", StringComparison.OrdinalIgnoreCase));
+                    var search = await SearchAsync(options, orleans, options.CpuRate, () => index++, progress, cancellationToken, silo).ConfigureAwait(false);
+                    if (silo is not null && ProcessMemory.Peak(silo.Pid) is { } peak)
+                    {
+                        await progress.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"[orleans] silo peak resident memory (VmHWM) over the run: {peak / 1048576.0:N0} MiB")).ConfigureAwait(false);
+                    }
                     searches.Add(search with { Steps = [.. search.Steps.Where(s => s.Purpose != CpuPurpose)] });
                     cpuStep = search.Steps.FirstOrDefault(s => s.Purpose == CpuPurpose);
                 }
@@ -50,9 +56,19 @@ internal static class ThroughputBenchmarkRun
     private const string CpuPurpose = "fixed-rate CPU";
 
     private static async Task<PipelineSearch> SearchAsync(
-        ThroughputBenchmarkOptions options, IPipelineUnderTest pipeline, int? cpuRate, Func<int> nextIndex, TextWriter progress, CancellationToken cancellationToken)
+        ThroughputBenchmarkOptions options, IPipelineUnderTest pipeline, int? cpuRate, Func<int> nextIndex, TextWriter progress, CancellationToken cancellationToken,
+        MeasuredProcess? silo = null)
     {
+        // The priming activates one user grain per user: the silo's resident memory before and after, over the users, is
+        // an upper bound of a grain's memory (it includes the heap's growth that a collection would give back).
+        var residentBefore = silo is null ? null : ProcessMemory.Resident(silo.Pid);
         if (options.PrimeRate > 0) await ThroughputStepRun.PrimeAsync(options, pipeline, progress, cancellationToken).ConfigureAwait(false);
+        if (silo is not null && options.PrimeRate > 0 && residentBefore is { } before && ProcessMemory.Resident(silo.Pid) is { } after)
+        {
+            await progress.WriteLineAsync(string.Create(
+                CultureInfo.InvariantCulture,
+                $"[{pipeline.Name} prime] silo resident memory {before / 1048576.0:N0} MiB → {after / 1048576.0:N0} MiB with {options.Users:N0} user grains activated: at most {(after - before) / 1024.0 / options.Users:N1} KiB per user grain")).ConfigureAwait(false);
+        }
         var steps = new List<ThroughputStep>();
 
         int? good = null, bad = null;
