@@ -1,13 +1,10 @@
 using System.Collections.Concurrent;
 using System.Globalization;
-using System.Net;
 using System.Text;
-using Analytics.Streaming.Kafka.Hosting;
 using Analytics.TestInfrastructure;
 using Confluent.Kafka;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
 using Orleans.Runtime;
 using Orleans.Streams;
 
@@ -129,26 +126,14 @@ public sealed class KafkaPartitionBatchTests(KafkaSiloFixture fixture)
     }
 
     private IHost BuildSilo(string topic, string group, ReceivedBatches received, RecordingMessageSink sink)
-    {
-        var builder = Host.CreateApplicationBuilder();
-        builder.Logging.SetMinimumLevel(LogLevel.Warning);
-        builder.Logging.AddFilter(category: null, LogLevel.Warning);
-        builder.Services.AddSingleton(received);
-        builder.Services.AddSingleton(new ReceivedEvents());
-        builder.Services.AddSingleton(new PoisonLog());
-        builder.Services.AddSingleton(new ReceivedNotes());
-        builder.Services.AddSingleton<IKafkaMessageSink>(sink);
-        var primaryPort = FreePorts.Next();
-        builder.UseOrleans(silo => silo
-            .UseLocalhostClustering(primaryPort, FreePorts.Next(), new IPEndPoint(IPAddress.Loopback, primaryPort), "kafka-batches", Guid.NewGuid().ToString("N"))
-            .AddKafkaStreams(KafkaSiloFixture.ProviderName, options =>
+        => fixture.BuildSilo(
+            options =>
             {
-                options.BootstrapServers = fixture.Cluster.BootstrapServers;
                 options.Topic = topic;
                 options.ConsumerGroup = group;
-                options.Partitions = KafkaSiloFixture.Partitions;
                 options.EventDelivery = KafkaEventDelivery.PartitionBatches;
-            }));
-        return builder.Build();
-    }
+            },
+            received: new ReceivedEvents(),
+            sink: sink,
+            configureSilo: silo => silo.Services.AddSingleton(received));
 }
