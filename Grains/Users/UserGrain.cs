@@ -3,11 +3,9 @@ using Analytics.Grains.Funnel;
 using Analytics.Grains.Interfaces.Events;
 using Analytics.Grains.Interfaces.Funnel;
 using Analytics.Grains.Interfaces.Users;
-using Analytics.Streaming.Kafka;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orleans.Storage;
-using Orleans.Streams;
 
 namespace Analytics.Grains.Users;
 
@@ -75,35 +73,26 @@ public sealed partial class UserGrain(
     public async Task ApplyAsync(UserEventBatch batch)
     {
         ArgumentNullException.ThrowIfNull(batch);
-        List<WindowContribution>? contributions = null;
-        List<SessionProgress>? sessions = null;
-        int applied = 0, replayed = 0, duplicates = 0;
+        var contributions = new List<WindowContribution>();
+        var sessions = new List<SessionProgress>();
+        int replayed = 0, duplicates = 0;
         foreach (var (item, epoch, partition, offset) in batch.Events)
         {
-            var stepsBefore = OrderedSteps(item.SessionId);
-            switch (state.State.Apply(item, (partition, offset), _window, epoch))
+            switch (Apply(item, epoch, partition, offset, contributions, sessions))
             {
-                case ApplyOutcome.Replayed:
-                    replayed++;
-                    continue;
-                case ApplyOutcome.Duplicate:
-                    duplicates++;
-                    continue;
+                case ApplyOutcome.Replayed: replayed++; break;
+                case ApplyOutcome.Duplicate: duplicates++; break;
             }
-
-            applied++;
-            (contributions ??= []).Add(Contribution(item, (epoch, partition, offset)));
-            var changes = SessionChanges(item.SessionId, stepsBefore);
-            if (changes.Count > 0) (sessions ??= []).AddRange(changes);
         }
 
+        var applied = contributions.Count;
         UserGrainMetrics.Record(applied, replayed, duplicates);
         if (applied + duplicates == 0) return;
-        if (contributions is not null)
+        if (applied > 0)
         {
             try
             {
-                await funnel.ContributeAsync(contributions, (IReadOnlyList<SessionProgress>?)sessions ?? []);
+                await funnel.ContributeAsync(contributions, sessions);
             }
             catch (Exception ex)
             {
@@ -150,15 +139,7 @@ public sealed partial class UserGrain(
         }
         var contributions = new List<WindowContribution>();
         var sessions = new List<SessionProgress>();
-        foreach (var (userEvent, epoch, partition, offset) in missed)
-        {
-            var stepsBefore = OrderedSteps(userEvent.SessionId);
-            if (state.State.Apply(userEvent, (partition, offset), _window, epoch) == ApplyOutcome.Applied)
-            {
-                contributions.Add(Contribution(userEvent, (epoch, partition, offset)));
-                sessions.AddRange(SessionChanges(userEvent.SessionId, stepsBefore));
-            }
-        }
+        foreach (var (userEvent, epoch, partition, offset) in missed) Apply(userEvent, epoch, partition, offset, contributions, sessions);
 
         // If the windows cannot take them, the activation fails before any snapshot could claim these events.
         await funnel.ContributeAsync(contributions, sessions, cancellationToken);
@@ -168,6 +149,24 @@ public sealed partial class UserGrain(
         UserGrainMetrics.CaughtUp.Add(applied);
         LogCaughtUp(logger, this.GetPrimaryKeyString(), applied, missed.Count);
         SchedulePublish();
+    }
+
+    /// <summary>
+    /// Applies one event at its Kafka position; if it is new, adds its window contribution and what its session's
+    /// progress changed to what the windows must be handed.
+    /// </summary>
+    private ApplyOutcome Apply(
+        UserEvent userEvent, int epoch, int partition, long offset, List<WindowContribution> contributions, List<SessionProgress> sessions)
+    {
+        var stepsBefore = OrderedSteps(userEvent.SessionId);
+        var outcome = state.State.Apply(userEvent, (partition, offset), _window, epoch);
+        if (outcome == ApplyOutcome.Applied)
+        {
+            contributions.Add(Contribution(userEvent, (epoch, partition, offset)));
+            sessions.AddRange(SessionChanges(userEvent.SessionId, stepsBefore));
+        }
+
+        return outcome;
     }
 
     /// <summary>

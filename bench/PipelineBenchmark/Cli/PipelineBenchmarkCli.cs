@@ -165,9 +165,10 @@ internal static class PipelineBenchmarkCli
                 return names;
             },
         };
-        var startRate = CliOptions.Long("--start-rate", "Rate of the first step, events/s.", 5_000, 100, 1_000_000, "R");
+        const long DefaultStartRate = 5_000, DefaultMaxRate = 100_000;
+        var startRate = CliOptions.Long("--start-rate", "Rate of the first step, events/s.", DefaultStartRate, 100, 1_000_000, "R");
         var factor = CliOptions.Real("--factor", "Each step's rate over the previous one while the steps keep up (under it while they do not).", 1.5, 1.05, 10, "F");
-        var maxRate = CliOptions.Long("--max-rate", "Highest rate tried, events/s.", 100_000, 100, 1_000_000, "R");
+        var maxRate = CliOptions.Long("--max-rate", "Highest rate tried, events/s.", DefaultMaxRate, 100, 1_000_000, "R");
         var bisect = new Option<bool>("--bisect")
         {
             Description = "One more step between the last rate kept up with and the first one not (--bisect false: none).",
@@ -196,8 +197,8 @@ internal static class PipelineBenchmarkCli
         command.Validators.Add(r =>
         {
             // A validator sees 0, not the default, for an option not given.
-            var start = r.GetResult(startRate) is null ? 5_000 : r.GetValue(startRate);
-            var max = r.GetResult(maxRate) is null ? 100_000 : r.GetValue(maxRate);
+            var start = r.GetResult(startRate) is null ? DefaultStartRate : r.GetValue(startRate);
+            var max = r.GetResult(maxRate) is null ? DefaultMaxRate : r.GetValue(maxRate);
             if (start > max) r.AddError("--start-rate is above --max-rate");
         });
         command.SetAction((parse, _) => run(new ThroughputBenchmarkOptions
