@@ -33,6 +33,12 @@ public sealed class IngestionBatchWriter
         }
 
         await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        if (deadLetters.Count == 0 && events.Count <= RawEventWriter.RowsPerStatement)
+        {
+            // One statement is atomic by itself: no transaction, so no round trip for its COMMIT.
+            return new IngestionBatchResult(await RawEventWriter.WriteAsync(connection, transaction: null, events, cancellationToken).ConfigureAwait(false), 0);
+        }
+
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
         var insertedEvents = await RawEventWriter.WriteAsync(connection, transaction, events, cancellationToken).ConfigureAwait(false);
         var insertedLetters = await DeadLetterWriter.WriteAsync(connection, transaction, deadLetters, cancellationToken).ConfigureAwait(false);

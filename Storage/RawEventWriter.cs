@@ -17,29 +17,27 @@ public sealed record RawEvent(UserEvent Event, int KafkaPartition, long KafkaOff
 /// </summary>
 public sealed class RawEventWriter
 {
-    // Binary COPY is the fastest way into PostgreSQL but cannot skip duplicates, so the batch lands in a temporary
-    // table first and moves over with ON CONFLICT DO NOTHING. ON COMMIT DROP keeps pooled connections clean.
-    private const string CreateStagingTable = """
-        CREATE TEMP TABLE raw_events_staging
-        (
-            event_id uuid, user_id text, session_id text, event_type text, product_id text, category text,
-            price numeric, event_time timestamptz, device text, channel text, kafka_partition integer, kafka_offset bigint,
-            kafka_epoch integer
-        ) ON COMMIT DROP
-        """;
-
-    private const string Columns =
-        "event_id, user_id, session_id, event_type, product_id, category, price, event_time, device, channel, kafka_partition, kafka_offset, kafka_epoch";
-
-    private const string CopyIntoStaging = $"COPY raw_events_staging ({Columns}) FROM STDIN (FORMAT BINARY)";
-
-    // Ordered so that of two copies of one event in a batch, the earlier one in the log is the one kept.
-    private const string MoveStagedEvents = $"""
-        INSERT INTO raw_events ({Columns})
-        SELECT {Columns} FROM raw_events_staging
+    // One statement per batch: the columns travel as arrays (binary) and unnest turns them back into rows. Ordered so
+    // that of two copies of one event in a batch, the earlier one in the log is the one kept.
+    // Why not binary COPY, the fastest way in: COPY cannot skip duplicates, so it needed a temporary table per batch
+    // (CREATE, COPY, INSERT … SELECT, DROP at commit: four round trips and catalog churn). Ingestion stores one batch
+    // per pull of a partition, often a few dozen events, hundreds of times a second; there the temporary table cost
+    // more than the copy saved.
+    private const string InsertEvents = """
+        INSERT INTO raw_events (event_id, user_id, session_id, event_type, product_id, category, price, event_time, device, channel,
+                                kafka_partition, kafka_offset, kafka_epoch)
+        SELECT event_id, user_id, session_id, event_type, product_id, category, price, event_time, device, channel,
+               kafka_partition, kafka_offset, kafka_epoch
+        FROM unnest(@event_ids, @user_ids, @session_ids, @event_types, @product_ids, @categories, @prices, @event_times,
+                    @devices, @channels, @partitions, @offsets, @epochs)
+             AS e (event_id, user_id, session_id, event_type, product_id, category, price, event_time, device, channel,
+                   kafka_partition, kafka_offset, kafka_epoch)
         ORDER BY kafka_partition, kafka_offset
         ON CONFLICT (event_id) DO NOTHING
         """;
+
+    // Rows per statement: bounds the parameter arrays of a large load (test fixtures load whole histories).
+    internal const int RowsPerStatement = 5_000;
 
     private readonly NpgsqlDataSource _dataSource;
 
@@ -60,56 +58,83 @@ public sealed class RawEventWriter
         }
 
         await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        if (events.Count <= RowsPerStatement)
+        {
+            return await WriteAsync(connection, transaction: null, events, cancellationToken).ConfigureAwait(false);
+        }
+
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
         var inserted = await WriteAsync(connection, transaction, events, cancellationToken).ConfigureAwait(false);
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
         return inserted;
     }
 
-    /// <summary>Stores a batch inside the caller's transaction (the staging table lives until it commits).</summary>
+    /// <summary>Stores a batch inside the caller's transaction, if any (a batch of one statement is atomic without one).</summary>
     internal static async Task<int> WriteAsync(
-        NpgsqlConnection connection, NpgsqlTransaction transaction, IReadOnlyCollection<RawEvent> events, CancellationToken cancellationToken)
+        NpgsqlConnection connection, NpgsqlTransaction? transaction, IReadOnlyCollection<RawEvent> events, CancellationToken cancellationToken)
     {
-        if (events.Count == 0)
+        // Sorted before it is cut into statements, so that the earliest copy of an event in the log is the one kept
+        // across statements too.
+        IEnumerable<RawEvent> ordered = events.Count <= RowsPerStatement ? events : events.OrderBy(e => (e.KafkaPartition, e.KafkaOffset));
+        var inserted = 0;
+        foreach (var chunk in ordered.Chunk(RowsPerStatement))
         {
-            return 0;
+            await using var command = Insert(chunk, connection, transaction);
+            inserted += await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }
 
-        await using (var create = new NpgsqlCommand(CreateStagingTable, connection, transaction))
-        {
-            await create.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-        }
-
-        await using (var importer = await connection.BeginBinaryImportAsync(CopyIntoStaging, cancellationToken).ConfigureAwait(false))
-        {
-            foreach (var (e, partition, offset, epoch) in events)
-            {
-                await importer.StartRowAsync(cancellationToken).ConfigureAwait(false);
-                await importer.WriteAsync(e.EventId, NpgsqlDbType.Uuid, cancellationToken).ConfigureAwait(false);
-                await importer.WriteAsync(PostgresText.Clean(e.UserId), NpgsqlDbType.Text, cancellationToken).ConfigureAwait(false);
-                await importer.WriteAsync(PostgresText.Clean(e.SessionId), NpgsqlDbType.Text, cancellationToken).ConfigureAwait(false);
-                await importer.WriteAsync(e.EventType.ToWireName(), NpgsqlDbType.Text, cancellationToken).ConfigureAwait(false);
-                await importer.WriteAsync(PostgresText.Clean(e.ProductId), NpgsqlDbType.Text, cancellationToken).ConfigureAwait(false);
-                await importer.WriteAsync(PostgresText.Clean(e.Category), NpgsqlDbType.Text, cancellationToken).ConfigureAwait(false);
-                await importer.WriteAsync(e.Price, NpgsqlDbType.Numeric, cancellationToken).ConfigureAwait(false);
-                // timestamptz takes only offset-zero values; the contract promises them, this makes sure.
-                await importer.WriteAsync(e.EventTime.ToUniversalTime(), NpgsqlDbType.TimestampTz, cancellationToken).ConfigureAwait(false);
-                await WriteNullableTextAsync(importer, e.Device, cancellationToken).ConfigureAwait(false);
-                await WriteNullableTextAsync(importer, e.Channel, cancellationToken).ConfigureAwait(false);
-                await importer.WriteAsync(partition, NpgsqlDbType.Integer, cancellationToken).ConfigureAwait(false);
-                await importer.WriteAsync(offset, NpgsqlDbType.Bigint, cancellationToken).ConfigureAwait(false);
-                await importer.WriteAsync(epoch, NpgsqlDbType.Integer, cancellationToken).ConfigureAwait(false);
-            }
-
-            await importer.CompleteAsync(cancellationToken).ConfigureAwait(false);
-        }
-
-        await using var move = new NpgsqlCommand(MoveStagedEvents, connection, transaction);
-        return await move.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        return inserted;
     }
 
-    private static Task WriteNullableTextAsync(NpgsqlBinaryImporter importer, string? value, CancellationToken cancellationToken)
-        => value is null
-            ? importer.WriteNullAsync(cancellationToken)
-            : importer.WriteAsync(PostgresText.Clean(value), NpgsqlDbType.Text, cancellationToken);
+    private static NpgsqlCommand Insert(RawEvent[] events, NpgsqlConnection connection, NpgsqlTransaction? transaction)
+    {
+        var n = events.Length;
+        var eventIds = new Guid[n];
+        var userIds = new string[n];
+        var sessionIds = new string[n];
+        var eventTypes = new string[n];
+        var productIds = new string[n];
+        var categories = new string[n];
+        var prices = new decimal[n];
+        var eventTimes = new DateTimeOffset[n];
+        var devices = new string?[n];
+        var channels = new string?[n];
+        var partitions = new int[n];
+        var offsets = new long[n];
+        var epochs = new int[n];
+        for (var i = 0; i < n; i++)
+        {
+            var (e, partition, offset, epoch) = events[i];
+            eventIds[i] = e.EventId;
+            userIds[i] = PostgresText.Clean(e.UserId);
+            sessionIds[i] = PostgresText.Clean(e.SessionId);
+            eventTypes[i] = e.EventType.ToWireName();
+            productIds[i] = PostgresText.Clean(e.ProductId);
+            categories[i] = PostgresText.Clean(e.Category);
+            prices[i] = e.Price;
+            // timestamptz takes only offset-zero values; the contract promises them, this makes sure.
+            eventTimes[i] = e.EventTime.ToUniversalTime();
+            devices[i] = e.Device is { } device ? PostgresText.Clean(device) : null;
+            channels[i] = e.Channel is { } channel ? PostgresText.Clean(channel) : null;
+            partitions[i] = partition;
+            offsets[i] = offset;
+            epochs[i] = epoch;
+        }
+
+        var command = new NpgsqlCommand(InsertEvents, connection, transaction);
+        command.Parameters.Add(new NpgsqlParameter<Guid[]>("event_ids", NpgsqlDbType.Array | NpgsqlDbType.Uuid) { TypedValue = eventIds });
+        command.Parameters.Add(new NpgsqlParameter<string[]>("user_ids", NpgsqlDbType.Array | NpgsqlDbType.Text) { TypedValue = userIds });
+        command.Parameters.Add(new NpgsqlParameter<string[]>("session_ids", NpgsqlDbType.Array | NpgsqlDbType.Text) { TypedValue = sessionIds });
+        command.Parameters.Add(new NpgsqlParameter<string[]>("event_types", NpgsqlDbType.Array | NpgsqlDbType.Text) { TypedValue = eventTypes });
+        command.Parameters.Add(new NpgsqlParameter<string[]>("product_ids", NpgsqlDbType.Array | NpgsqlDbType.Text) { TypedValue = productIds });
+        command.Parameters.Add(new NpgsqlParameter<string[]>("categories", NpgsqlDbType.Array | NpgsqlDbType.Text) { TypedValue = categories });
+        command.Parameters.Add(new NpgsqlParameter<decimal[]>("prices", NpgsqlDbType.Array | NpgsqlDbType.Numeric) { TypedValue = prices });
+        command.Parameters.Add(new NpgsqlParameter<DateTimeOffset[]>("event_times", NpgsqlDbType.Array | NpgsqlDbType.TimestampTz) { TypedValue = eventTimes });
+        command.Parameters.Add(new NpgsqlParameter<string?[]>("devices", NpgsqlDbType.Array | NpgsqlDbType.Text) { TypedValue = devices });
+        command.Parameters.Add(new NpgsqlParameter<string?[]>("channels", NpgsqlDbType.Array | NpgsqlDbType.Text) { TypedValue = channels });
+        command.Parameters.Add(new NpgsqlParameter<int[]>("partitions", NpgsqlDbType.Array | NpgsqlDbType.Integer) { TypedValue = partitions });
+        command.Parameters.Add(new NpgsqlParameter<long[]>("offsets", NpgsqlDbType.Array | NpgsqlDbType.Bigint) { TypedValue = offsets });
+        command.Parameters.Add(new NpgsqlParameter<int[]>("epochs", NpgsqlDbType.Array | NpgsqlDbType.Integer) { TypedValue = epochs });
+        return command;
+    }
 }

@@ -1,3 +1,4 @@
+using System.Data.Common;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -59,7 +60,16 @@ public static class StorageServiceCollectionExtensions
     {
         var options = services.GetRequiredService<IOptions<PostgresOptions>>().Value;
         var builder = new NpgsqlDataSourceBuilder(options.ConnectionString);
-        builder.ConnectionStringBuilder.MaxPoolSize = options.MaxPoolSize;
+        var settings = builder.ConnectionStringBuilder;
+        settings.MaxPoolSize = options.MaxPoolSize;
+
+        // Unless the connection string says otherwise: nothing here leaves session state on a connection, so a pooled
+        // connection need not be reset (DISCARD ALL, parsed and run with every reuse: 3 % of PostgreSQL's CPU at
+        // 10,000 events/s), and the statements run hundreds of times a second are prepared once per connection
+        // instead of parsed and planned every time.
+        var given = new DbConnectionStringBuilder { ConnectionString = options.ConnectionString };
+        if (!given.ContainsKey("No Reset On Close") && !given.ContainsKey("NoResetOnClose")) settings.NoResetOnClose = true;
+        if (!given.ContainsKey("Max Auto Prepare") && !given.ContainsKey("MaxAutoPrepare")) settings.MaxAutoPrepare = 64;
         builder.UseLoggerFactory(services.GetService<ILoggerFactory>());
         return builder.Build();
     }

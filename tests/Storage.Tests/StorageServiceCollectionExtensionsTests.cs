@@ -84,6 +84,19 @@ public sealed class StorageServiceCollectionExtensionsTests
         Assert.Contains("Host=db", services.GetRequiredService<NpgsqlDataSource>().ConnectionString, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void AddAnalyticsStorage_PooledConnectionsAreNotResetAndHotStatementsArePrepared_UnlessTheConnectionStringSaysOtherwise()
+    {
+        using var defaults = Provider(new() { ["Postgres:ConnectionString"] = "Host=db;Database=x" });
+        using var explicitSettings = Provider(new() { ["Postgres:ConnectionString"] = "Host=db;Database=x;No Reset On Close=false;MaxAutoPrepare=0" });
+
+        var chosen = new NpgsqlConnectionStringBuilder(defaults.GetRequiredService<NpgsqlDataSource>().ConnectionString);
+        var given = new NpgsqlConnectionStringBuilder(explicitSettings.GetRequiredService<NpgsqlDataSource>().ConnectionString);
+
+        Assert.Equal((true, 64), (chosen.NoResetOnClose, chosen.MaxAutoPrepare));
+        Assert.Equal((false, 0), (given.NoResetOnClose, given.MaxAutoPrepare));
+    }
+
     private static T Resolve<T>(Dictionary<string, string?> settings) where T : notnull
     {
         // The provider is left to the GC on purpose: T is an options value read before disposal matters.
