@@ -59,10 +59,11 @@ public sealed partial class ChurnScoringGrain(
             _written ??= (await store.ReadLatestAsync(CancellationToken.None)).ToDictionary(p => p.UserId, StringComparer.Ordinal);
             var users = await store.ReadActiveUsersAsync(started - _options.ActiveWithin, CancellationToken.None);
             var pass = new Pass(_options.AtRiskCount);
+            var userGrains = new GrainReferences<IUserGrain>(GrainFactory);
             for (var i = 0; i < users.Count; i += _options.Concurrency)
             {
                 var chunk = users.Skip(i).Take(_options.Concurrency).ToArray();
-                var features = chunk.Select(u => GrainFactory.GetGrain<IUserGrain>(u.UserId).GetFeaturesAsync(started)).ToArray();
+                var features = chunk.Select(u => userGrains.Get(u.UserId).GetFeaturesAsync(started)).ToArray();
                 try
                 {
                     await Task.WhenAll(features);

@@ -27,6 +27,7 @@ public sealed partial class FunnelContributionBuffer(
     private readonly int _batchSize = options.Value.ContributionBatchSize;
     private readonly ConcurrentDictionary<long, WindowQueue> _windows = new();
     private readonly CancellationTokenSource _stopping = new();
+    private readonly GrainReferences<IFunnelWindowGrain> _windowGrains = new(grains);
 
     public Task ContributeAsync(IReadOnlyList<WindowContribution> contributions, IReadOnlyList<SessionProgress> sessions, CancellationToken cancellationToken = default)
     {
@@ -84,7 +85,7 @@ public sealed partial class FunnelContributionBuffer(
 
     private async Task SendAsync(WindowQueue queue)
     {
-        var window = grains.GetGrain<IFunnelWindowGrain>(queue.Window);
+        var window = _windowGrains.Get(queue.Window);
         while (true)
         {
             List<WindowContribution> batch;

@@ -27,8 +27,17 @@ public sealed class FunnelOptions
     /// </summary>
     public TimeSpan FinalisationCheckPeriod { get; set; } = TimeSpan.FromMinutes(1);
 
-    /// <summary>A window publishes its changes (funnel_summary, live consumers) at most this often.</summary>
-    public TimeSpan PublishInterval { get; set; } = TimeSpan.FromMilliseconds(250);
+    /// <summary>
+    /// A window publishes its changes (funnel_summary, live consumers) at most this often. Every stage that coalesces
+    /// changes on their way to a dashboard adds up to its interval to how far the dashboard trails the events.
+    /// </summary>
+    public TimeSpan PublishInterval { get; set; } = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>
+    /// An open window's ordered funnel (which walks and sorts all its sessions) is computed again for its snapshots at
+    /// most this often; its counts are always current. Reads and finalisations always compute it.
+    /// </summary>
+    public TimeSpan OrderedRefreshInterval { get; set; } = TimeSpan.FromSeconds(1);
 
     /// <summary>Most contributions sent to one window in one call.</summary>
     public int ContributionBatchSize { get; set; } = 5_000;

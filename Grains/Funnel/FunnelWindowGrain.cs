@@ -22,7 +22,8 @@ namespace Analytics.Grains.Funnel;
 /// </para>
 /// <para>
 /// Changes go to <see cref="IFunnelWindowSink"/> (<c>funnel_summary</c> and live consumers) at most once per
-/// <see cref="FunnelOptions.PublishInterval"/>, and at once when the window becomes final.
+/// <see cref="FunnelOptions.PublishInterval"/>, and at once when the window becomes final. The open ordered funnel in
+/// them is computed again at most once per <see cref="FunnelOptions.OrderedRefreshInterval"/>.
 /// </para>
 /// </remarks>
 public sealed partial class FunnelWindowGrain(
@@ -39,6 +40,14 @@ public sealed partial class FunnelWindowGrain(
     private DateTimeOffset _orderedEnd;
     private IGrainTimer? _publishTimer;
     private bool _finalUnwritten;
+
+    // The open ordered funnel as last computed. Computing it walks and sorts every session of the window, so a
+    // snapshot reuses it and it is computed again, when sessions changed, at most once per OrderedRefreshInterval
+    // (and always for a read, a finalisation or a deactivation).
+    private OrderedFunnel? _ordered;
+    private bool _orderedStale;
+    private long _orderedAtMs;
+    private bool _countsChanged;
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
@@ -75,7 +84,7 @@ public sealed partial class FunnelWindowGrain(
 
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
-        if (_publishTimer is not null) Publish();
+        if (_publishTimer is not null) Publish(freshOrdered: true);
         if (!_finalUnwritten) return;
         try
         {
@@ -104,6 +113,7 @@ public sealed partial class FunnelWindowGrain(
 
         var sessionsChanged = false;
         foreach (var session in sessions) sessionsChanged |= state.State.ApplySession(session);
+        _orderedStale |= sessionsChanged;
 
         int counted = 0, replayed = 0, late = 0;
         foreach (var contribution in contributions)
@@ -127,11 +137,12 @@ public sealed partial class FunnelWindowGrain(
         // on. If the write fails, the call fails and is retried; the retry (its events now replays) writes again.
         if (_finalUnwritten && state.State.IsFinal) await WriteFinalAsync();
 
+        _countsChanged |= counted + late > 0;
         if (counted + late > 0 || sessionsChanged) SchedulePublish();
         return new WindowApplyResult(counted, replayed, late);
     }
 
-    public Task<FunnelWindowSnapshot> GetAsync() => Task.FromResult(Snapshot());
+    public Task<FunnelWindowSnapshot> GetAsync() => Task.FromResult(Snapshot(freshOrdered: true));
 
     public Task OnWatermarkAsync(DateTimeOffset watermark) => FinaliseWhatIsDueAsync(watermark);
 
@@ -171,7 +182,7 @@ public sealed partial class FunnelWindowGrain(
 
         if (!changed) return;
         _finalUnwritten = true;
-        Publish();
+        Publish(freshOrdered: true);
         try
         {
             await WriteFinalAsync();
@@ -188,7 +199,20 @@ public sealed partial class FunnelWindowGrain(
     private Task<DateTimeOffset?> WatchAsync(DateTimeOffset until)
         => GrainFactory.GetGrain<IWatermarkGrain>(0).WatchWindowAsync(this.GetPrimaryKeyLong(), until);
 
-    private FunnelWindowSnapshot Snapshot() => state.State.ToSnapshot(_start, _end, _options.SessionTimeout);
+    private FunnelWindowSnapshot Snapshot(bool freshOrdered)
+    {
+        if (!state.State.IsOrderedFinal
+            && (_ordered is null || (_orderedStale && (freshOrdered || MillisecondsSinceOrdered() >= _options.OrderedRefreshInterval.TotalMilliseconds))))
+        {
+            _ordered = state.State.Ordered(_end, _options.SessionTimeout);
+            _orderedStale = false;
+            _orderedAtMs = Environment.TickCount64;
+        }
+
+        return state.State.ToSnapshot(_start, _end, state.State.FinalOrdered ?? _ordered!);
+    }
+
+    private long MillisecondsSinceOrdered() => Environment.TickCount64 - _orderedAtMs;
 
     private async Task WriteFinalAsync()
     {
@@ -233,6 +257,7 @@ public sealed partial class FunnelWindowGrain(
         }
 
         state.State.ReplaceSessions(sessions);
+        _ordered = null;
         LogRebuilt(logger, _start, events, state.State.Users.Count, sessions.Count);
     }
 
@@ -245,11 +270,21 @@ public sealed partial class FunnelWindowGrain(
             },
             new GrainTimerCreationOptions(_options.PublishInterval, Timeout.InfiniteTimeSpan));
 
-    private void Publish()
+    private void Publish(bool freshOrdered = false)
     {
         _publishTimer?.Dispose();
         _publishTimer = null;
-        sink.Publish(Snapshot());
+        var orderedDue = _orderedStale && (freshOrdered || MillisecondsSinceOrdered() >= _options.OrderedRefreshInterval.TotalMilliseconds);
+        if (_countsChanged || orderedDue || freshOrdered)
+        {
+            sink.Publish(Snapshot(freshOrdered));
+            _countsChanged = false;
+        }
+
+        // Sessions that changed since the ordered funnel was computed go out once it is due again (the timer keeps
+        // the publish interval's pace, so that new counts are never held back by it): the last snapshot of a window
+        // that went quiet is exact.
+        if (_orderedStale) SchedulePublish();
     }
 
     [LoggerMessage(EventId = 3401, Level = LogLevel.Information, Message = "Funnel window {WindowStart:O} is final (watermark {Watermark:O}): {Views} views, {Carts} cart additions, {Purchases} purchases")]

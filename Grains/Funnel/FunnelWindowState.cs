@@ -120,7 +120,15 @@ public sealed class FunnelWindowState
     /// <summary>Session updates that arrived after the ordered funnel was final: not in it.</summary>
     [Id(8)] public long LateSessionUpdates { get; private set; }
 
+    // Users with a counted event (not only late ones), kept up as events come: counting them for every snapshot
+    // walked every user of the window several times a second. Not stored: counted once after a read.
+    [NonSerialized]
+    private int? _countedUsers;
+
     public bool IsOrderedFinal => FinalOrdered is not null;
+
+    /// <summary>Users with a counted event here (a user with only late events is not one).</summary>
+    public int CountedUsers => _countedUsers ??= Users.Values.Count(u => u.Steps != 0);
 
     /// <summary>Counts <paramref name="contribution"/> unless it is a replay, or adds it to the late events if the window is final.</summary>
     public WindowApplyOutcome Apply(WindowContribution contribution)
@@ -152,6 +160,7 @@ public sealed class FunnelWindowState
         }
 
         var step = (byte)(1 << (int)contribution.EventType);
+        if (user.Steps == 0 && _countedUsers is not null) _countedUsers++;
         Total.Add(contribution.EventType, contribution.Price, (user.Steps & step) == 0);
         user.Steps |= step;
         Count(ByCategory, user.CategorySteps, contribution.Category, contribution, step);
@@ -241,10 +250,10 @@ public sealed class FunnelWindowState
     private static double? NearestRank(List<long> sortedTicks, double p)
         => sortedTicks.Count == 0 ? null : sortedTicks[(int)Math.Ceiling(p * sortedTicks.Count) - 1] / (double)TimeSpan.TicksPerSecond;
 
-    /// <summary>The funnel as callers see it.</summary>
-    public FunnelWindowSnapshot ToSnapshot(DateTimeOffset start, DateTimeOffset end, TimeSpan sessionTimeout) => new()
+    /// <summary>The funnel as callers see it, with <paramref name="ordered"/> (<see cref="Ordered"/>, as of now or a moment ago).</summary>
+    public FunnelWindowSnapshot ToSnapshot(DateTimeOffset start, DateTimeOffset end, OrderedFunnel ordered) => new()
     {
-        Ordered = Ordered(end, sessionTimeout),
+        Ordered = FinalOrdered ?? ordered,
         WindowStart = start,
         WindowEnd = end,
         Total = Total.ToStepCounts(),
@@ -252,7 +261,7 @@ public sealed class FunnelWindowState
         ByDevice = ByDevice.ToDictionary(d => d.Key, d => d.Value.ToStepCounts()),
         LateEvents = LateEvents,
         IsFinal = IsFinal,
-        Users = Users.Values.Count(u => u.Steps != 0), // users with a counted event, not only late ones
+        Users = CountedUsers,
     };
 
     private static void Count(Dictionary<string, FunnelCounts> funnels, Dictionary<string, byte> userSteps, string key, WindowContribution contribution, byte step)

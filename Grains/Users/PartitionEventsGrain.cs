@@ -37,7 +37,7 @@ public interface IPartitionEventsGrain : IGrainWithStringKey;
 [PreferLocalPlacement]
 public sealed partial class PartitionEventsGrain(ILocalSiloDetails silo, ILogger<PartitionEventsGrain> logger) : Grain, IPartitionEventsGrain, IAsyncObserver<KafkaEventBatch>
 {
-    private (GrainType GrainType, GrainInterfaceType InterfaceType)? _userGrainType;
+    private GrainReferences<IUserGrain>? _users;
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
@@ -60,7 +60,7 @@ public sealed partial class PartitionEventsGrain(ILocalSiloDetails silo, ILogger
         var i = 0;
         foreach (var (userId, events) in byUser)
         {
-            calls[i++] = UserGrain(userId).ApplyAsync(new UserEventBatch([.. events]));
+            calls[i++] = (_users ??= new(GrainFactory)).Get(userId).ApplyAsync(new UserEventBatch([.. events]));
         }
 
         await Task.WhenAll(calls);
@@ -70,19 +70,6 @@ public sealed partial class PartitionEventsGrain(ILocalSiloDetails silo, ILogger
             LogMovingToReader(logger, this.GetPrimaryKeyString(), reader.ToString());
             DeactivateOnIdle();
         }
-    }
-
-    // GetGrain<T>(key) resolves the interface's grain type through its attributes on every call (reflection, about 1.5 %
-    // of the silo's CPU at 10,000 events/s): resolve it once and build each reference from the grain id.
-    private IUserGrain UserGrain(string userId)
-    {
-        if (_userGrainType is not { } types)
-        {
-            var template = (GrainReference)GrainFactory.GetGrain<IUserGrain>(userId);
-            _userGrainType = types = (template.GrainId.Type, template.InterfaceType);
-        }
-
-        return (IUserGrain)GrainFactory.GetGrain(GrainId.Create(types.GrainType, userId), types.InterfaceType);
     }
 
     public Task OnCompletedAsync() => Task.CompletedTask;

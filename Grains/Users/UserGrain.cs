@@ -26,7 +26,7 @@ namespace Analytics.Grains.Users;
 /// <para>
 /// So PostgreSQL is not written per event: the snapshot is written every <see cref="UserGrainOptions.SnapshotEvents"/>
 /// events and on deactivation (ADO.NET grain storage), and the features go to <c>churn_features</c> through the
-/// silo's batching writer at most once per <see cref="UserGrainOptions.FeatureFlushInterval"/>.
+/// silo's batching writer, which upserts the latest per user every <see cref="UserGrainOptions.FeatureFlushInterval"/>.
 /// </para>
 /// <para>
 /// Every event applied here, and only those (so never a duplicate or a replay), goes on to its funnel window
@@ -51,13 +51,11 @@ public sealed partial class UserGrain(
     private readonly FunnelWindowing _windowing = new(funnelOptions.Value.WindowSize);
     private int _unpersisted;
     private int _nextSnapshotAt = options.Value.SnapshotEvents;
-    private IGrainTimer? _publishTimer;
 
     public override Task OnActivateAsync(CancellationToken cancellationToken) => CatchUpAsync(cancellationToken);
 
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
-        if (_publishTimer is not null) Publish();
         if (_unpersisted == 0 || _nextSnapshotAt == int.MaxValue) return;
         try
         {
@@ -106,7 +104,7 @@ public sealed partial class UserGrain(
         }
 
         _unpersisted += applied + duplicates;
-        SchedulePublish();
+        if (applied > 0) Publish();
         if (_unpersisted >= _nextSnapshotAt) await TrySnapshotAsync();
     }
 
@@ -134,7 +132,7 @@ public sealed partial class UserGrain(
             // The snapshot can hold events whose features never reached churn_features: a silo that dies takes its
             // writer's unflushed batch with it. Publishing once per activation closes that gap (found by the cluster
             // fault test: a user's row stayed 2 events short after a silo was killed).
-            if (state.State.Behaviour.TotalEvents > 0) SchedulePublish();
+            if (state.State.Behaviour.TotalEvents > 0) Publish();
             return;
         }
         var contributions = new List<WindowContribution>();
@@ -148,7 +146,7 @@ public sealed partial class UserGrain(
         _unpersisted += missed.Count;
         UserGrainMetrics.CaughtUp.Add(applied);
         LogCaughtUp(logger, this.GetPrimaryKeyString(), applied, missed.Count);
-        SchedulePublish();
+        Publish();
     }
 
     /// <summary>
@@ -202,22 +200,11 @@ public sealed partial class UserGrain(
         _nextSnapshotAt = _options.SnapshotEvents;
     }
 
-    // The features change with every event; churn_features gets them at most once per flush interval per user.
-    private void SchedulePublish()
-        => _publishTimer ??= this.RegisterGrainTimer(
-            () =>
-            {
-                Publish();
-                return Task.CompletedTask;
-            },
-            new GrainTimerCreationOptions(_options.FeatureFlushInterval, Timeout.InfiniteTimeSpan));
-
-    private void Publish()
-    {
-        _publishTimer?.Dispose();
-        _publishTimer = null;
-        featureSink.Publish(state.State.Behaviour.Features(this.GetPrimaryKeyString(), Now()));
-    }
+    // The features change with every event. They go to the silo's writer with every delivery that changed them (it
+    // keeps the latest per user for its next upsert): computing them costs less than the grain timer that used to
+    // defer them — a timer per user, registered, fired as a turn of its own and disposed, was 5 % of the silo at
+    // 10,000 events/s, where a user sees an event every 2 s.
+    private void Publish() => featureSink.Publish(state.State.Behaviour.Features(this.GetPrimaryKeyString(), Now()));
 
     private (long FirstView, long? Cart, long? Purchase)? OrderedSteps(string sessionId)
         => state.State.Behaviour.Sessions.TryGetValue(sessionId, out var session) ? session.OrderedSteps() : null;

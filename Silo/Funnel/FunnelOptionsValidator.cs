@@ -22,6 +22,7 @@ internal sealed class FunnelOptionsValidator : IValidateOptions<FunnelOptions>
         if (options.FinalisationCheckPeriod <= TimeSpan.Zero) failures.Add($"{Section}:FinalisationCheckPeriod must be positive (was {options.FinalisationCheckPeriod}).");
         if (options.SessionTimeout <= TimeSpan.Zero) failures.Add($"{Section}:SessionTimeout must be positive (was {options.SessionTimeout}).");
         if (options.PublishInterval <= TimeSpan.Zero) failures.Add($"{Section}:PublishInterval must be positive (was {options.PublishInterval}).");
+        if (options.OrderedRefreshInterval < TimeSpan.Zero) failures.Add($"{Section}:OrderedRefreshInterval must not be negative (was {options.OrderedRefreshInterval}).");
         if (options.ContributionBatchSize <= 0) failures.Add($"{Section}:ContributionBatchSize must be positive (was {options.ContributionBatchSize}).");
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }

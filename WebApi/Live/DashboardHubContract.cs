@@ -9,7 +9,7 @@ namespace Analytics.WebApi.Live;
 /// <item><c>churn</c> — <c>ChurnTotals</c> (as <c>GET /api/churn</c>).</item>
 /// <item><c>health</c> — <see cref="HealthView"/>.</item>
 /// </list>
-/// Every kind is coalesced: at most one message of a kind per <c>Dashboard:PushInterval</c> (250 ms by default),
+/// Every kind is coalesced: at most one message of a kind per <c>Dashboard:PushInterval</c> (100 ms by default),
 /// carrying the latest state, however fast things change; the pipeline never waits for a browser.
 /// </summary>
 public static class DashboardHubContract

@@ -8,7 +8,7 @@ public sealed class DashboardOptions
     public const string SectionName = "Dashboard";
 
     /// <summary>At most one push of changed windows per interval, whatever the event rate.</summary>
-    public TimeSpan PushInterval { get; set; } = TimeSpan.FromMilliseconds(250);
+    public TimeSpan PushInterval { get; set; } = TimeSpan.FromMilliseconds(100);
 
     /// <summary>How often the KPIs are read and pushed.</summary>
     public TimeSpan KpiInterval { get; set; } = TimeSpan.FromSeconds(1);
