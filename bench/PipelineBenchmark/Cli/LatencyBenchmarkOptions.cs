@@ -39,6 +39,9 @@ internal sealed record LatencyBenchmarkOptions
     /// <summary>Seed of the event generator. Default 42.</summary>
     public required int Seed { get; init; }
 
+    /// <summary>The load producer's linger.ms. Default 5, the Producer's.</summary>
+    public int LingerMs { get; init; } = 5;
+
     /// <summary>Where the JSON report goes; none by default.</summary>
     public string? Output { get; init; }
 }

@@ -21,7 +21,7 @@ internal static class PipelineBenchmarkCli
         dashboard page does, and keeps the funnel windows it is pushed: the number the page shows is the events counted
         in them (views + cart additions + purchases). It first sends one event per user (--prime-rate) and waits until
         they are counted, so that the steps meet a running shop's known users. Then, for each rate of --rates, produces live events (event time =
-        now) to --topic at that rate with the Producer's settings (lz4, idempotent, acks=all, linger 5 ms): --warm-up,
+        now) to --topic at that rate with the Producer's settings (lz4, idempotent, acks=all, linger 5 ms unless --linger): --warm-up,
         then --duration measured; and waits up to --drain-timeout for the dashboard to count them all.
         Latency of the k-th event of a step = when the first push arrived whose count reached k (over the step's
         baseline) minus when event k was handed to the Kafka client. Partitions are processed in parallel, so the k-th
@@ -107,9 +107,10 @@ internal static class PipelineBenchmarkCli
         };
         var pids = CliOptions.Pids("A process under test whose CPU time is measured over each step (Linux /proc); repeat for several (silo, web API, broker).");
         var seed = CliOptions.Long("--seed", "Seed of the event generator.", 42, 0, int.MaxValue, "N");
+        var linger = Linger(5);
         var output = CliOptions.Output();
 
-        var command = new Command("latency", LatencyDescription) { bootstrap, topic, url, rates, warmUp, duration, drain, users, prime, prefix, pids, seed, output };
+        var command = new Command("latency", LatencyDescription) { bootstrap, topic, url, rates, warmUp, duration, drain, users, prime, prefix, pids, seed, linger, output };
         command.SetAction((parse, _) => run(new LatencyBenchmarkOptions
         {
             BootstrapServers = parse.GetValue(bootstrap)!,
@@ -124,10 +125,19 @@ internal static class PipelineBenchmarkCli
             UserPrefix = parse.GetValue(prefix) ?? "live_",
             Pids = parse.GetValue(pids) ?? [],
             Seed = (int)parse.GetValue(seed),
+            LingerMs = (int)parse.GetValue(linger),
             Output = parse.GetValue(output),
         }));
         return command;
     }
+
+    private static Option<long> Linger(long defaultMs) => CliOptions.Long(
+        "--linger",
+        "The load producer's linger.ms (the Producer's is 5). The local broker (librdkafka's mock) finds a fetch's offset by walking the partition's message sets one by one, so its CPU grows with their number: at 5 ms it spent about a quarter of the machine at 10,000 events/s; real Kafka indexes offsets.",
+        defaultMs,
+        0,
+        1_000,
+        "MS");
 
     private static Command ThroughputCommand(Func<ThroughputBenchmarkOptions, Task<int>> run)
     {
@@ -187,7 +197,7 @@ internal static class PipelineBenchmarkCli
         };
         var pids = CliOptions.Pids("A process of the running pipeline whose CPU time is measured over each step (Linux /proc); repeat for several: the silo first, then the web API and the broker.");
         var seed = CliOptions.Long("--seed", "Seed of the event generator.", 42, 0, int.MaxValue, "N");
-        var linger = CliOptions.Long("--linger", "The load producer's linger.ms. The local broker (librdkafka's mock) finds a fetch's offset by walking the partition's message sets one by one, so its CPU grows with their number: at 5 ms (the Producer's default) it spent about a quarter of the machine at 10,000 events/s; real Kafka indexes offsets.", 20, 0, 1_000, "MS");
+        var linger = Linger(20);
         var output = CliOptions.Output();
 
         var command = new Command("throughput", ThroughputDescription)

@@ -60,9 +60,9 @@ internal sealed record ThroughputBenchmarkOptions
     /// <summary>Seed of the event generator. Default 42.</summary>
     public required int Seed { get; init; }
 
-    /// <summary>Where the JSON report goes; none by default.</summary>
-    /// <summary>The load producer's linger.ms.</summary>
+    /// <summary>The load producer's linger.ms. Default 20.</summary>
     public int LingerMs { get; init; } = 20;
 
+    /// <summary>Where the JSON report goes; none by default.</summary>
     public string? Output { get; init; }
 }

@@ -41,7 +41,7 @@ internal static class LatencyBenchmarkRun
         var events = new LiveEventSource(options.Users, options.UserPrefix, options.Seed, Invariant($"-prime-{DateTimeOffset.UtcNow.ToUnixTimeSeconds()}")) { PrimeUsers = true };
         var started = Stopwatch.GetTimestamp();
         var production = await Task.Factory.StartNew(
-            () => PacedProducer.Run(options.BootstrapServers, options.Topic, events, options.PrimeRate, options.Users, progress, cancellationToken),
+            () => PacedProducer.Run(options.BootstrapServers, options.Topic, events, options.PrimeRate, options.Users, progress, cancellationToken, lingerMs: options.LingerMs),
             cancellationToken, TaskCreationOptions.LongRunning, TaskScheduler.Default).ConfigureAwait(false);
         if (production.Failed > 0) throw new BenchmarkException(Invariant($"priming: {production.Failed:N0} events were not delivered to Kafka; first error: {production.FirstError}"));
         if (!await counter.WaitForAsync(baseline + options.Users, TimeSpan.FromMinutes(5), cancellationToken).ConfigureAwait(false))
@@ -70,7 +70,7 @@ internal static class LatencyBenchmarkRun
         var pushesBefore = counter.Pushes;
         var started = Stopwatch.GetTimestamp();
         var production = await Task.Factory.StartNew(
-            () => PacedProducer.Run(options.BootstrapServers, options.Topic, events, rate, count, progress, cancellationToken),
+            () => PacedProducer.Run(options.BootstrapServers, options.Topic, events, rate, count, progress, cancellationToken, lingerMs: options.LingerMs),
             cancellationToken, TaskCreationOptions.LongRunning, TaskScheduler.Default).ConfigureAwait(false);
         var producedFor = Stopwatch.GetElapsedTime(started);
         var pushes = counter.Pushes - pushesBefore;

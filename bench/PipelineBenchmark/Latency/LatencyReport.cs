@@ -20,7 +20,7 @@ internal sealed record LatencyReport(Machine Machine, LatencyBenchmarkOptions Op
     {
         var o = Options;
         output.WriteLine();
-        output.WriteLine(Invariant($"event-to-dashboard latency: {o.Users:N0} users, warm-up {o.WarmUp.TotalSeconds:0} s then {o.Duration.TotalSeconds:0} s measured per rate; hub {o.Url}hubs/dashboard"));
+        output.WriteLine(Invariant($"event-to-dashboard latency: {o.Users:N0} users, warm-up {o.WarmUp.TotalSeconds:0} s then {o.Duration.TotalSeconds:0} s measured per rate; producer linger {o.LingerMs} ms; hub {o.Url}hubs/dashboard"));
         output.WriteLine();
         output.WriteLine(Invariant($"{"rate/s",8} {"produced/s",10} {"measured",10} | {"p50",6} {"p90",6} {"p99",6} {"p99.9",6} {"max",6} ms | {"pushes/s",8} {"caught up",9} | {"p99 < 1 s",9}"));
         foreach (var s in Steps)
@@ -48,7 +48,7 @@ internal sealed record LatencyReport(Machine Machine, LatencyBenchmarkOptions Op
             "latency",
             DateTimeOffset.UtcNow,
             Machine,
-            new LatencySettingsJson(o.Url.AbsoluteUri, o.Topic, o.Users, o.WarmUp.TotalSeconds, o.Duration.TotalSeconds, o.DrainTimeout.TotalSeconds, o.Seed),
+            new LatencySettingsJson(o.Url.AbsoluteUri, o.Topic, o.Users, o.WarmUp.TotalSeconds, o.Duration.TotalSeconds, o.DrainTimeout.TotalSeconds, o.Seed, o.LingerMs),
             [.. Steps.Select(s => new LatencyStepJson(
                 s.Rate, s.AchievedRate, s.Events, s.MeasuredEvents, s.Delivered, s.Counted, s.Uncounted, s.CaughtUpSeconds, s.PushesPerSecond,
                 new LatencyJson(
@@ -70,7 +70,7 @@ internal sealed record LatencyReport(Machine Machine, LatencyBenchmarkOptions Op
 
 internal sealed record LatencyReportJson(string Benchmark, DateTimeOffset Date, Machine Machine, LatencySettingsJson Settings, IReadOnlyList<LatencyStepJson> Steps, string? Error);
 
-internal sealed record LatencySettingsJson(string Url, string Topic, int Users, double WarmUpSeconds, double DurationSeconds, double DrainTimeoutSeconds, int Seed);
+internal sealed record LatencySettingsJson(string Url, string Topic, int Users, double WarmUpSeconds, double DurationSeconds, double DrainTimeoutSeconds, int Seed, int LingerMs);
 
 internal sealed record LatencyStepJson(
     int Rate,
