@@ -11,12 +11,12 @@ namespace Analytics.Storage;
 /// </summary>
 public static class RawEventBulkCopy
 {
+    /// <summary>The columns <see cref="WriteRow"/> writes, in its order.</summary>
+    public const string Columns =
+        "event_id, user_id, session_id, event_type, product_id, category, price, event_time, device, channel, kafka_partition, kafka_offset, kafka_epoch";
+
     /// <summary>The COPY statement whose rows <see cref="WriteRow"/> writes.</summary>
-    public const string Command = """
-        COPY raw_events (event_id, user_id, session_id, event_type, product_id, category, price, event_time, device, channel,
-                         kafka_partition, kafka_offset, kafka_epoch)
-        FROM STDIN (FORMAT BINARY)
-        """;
+    public const string Command = $"COPY raw_events ({Columns}) FROM STDIN (FORMAT BINARY)";
 
     /// <summary>Writes one row: the event and the Kafka position it is recorded at.</summary>
     public static void WriteRow(NpgsqlBinaryImporter importer, UserEvent e, int partition, long offset, int epoch = 0)

@@ -11,10 +11,10 @@ namespace Analytics.PipelineBenchmark.Throughput;
 
 /// <summary>
 /// The bare pipeline, the yardstick of the throughput verb: one Confluent consumer in a group, reading on one thread;
-/// each value parsed with the contract's parser; each batch stored in one transaction by the product's own
-/// <see cref="RawEventWriter"/> (binary COPY into a staging table, then INSERT … ON CONFLICT (event_id) DO NOTHING, so
-/// that a redelivered batch is stored once) into <c>bench_bare.raw_events</c> (the schema first on the connection's
-/// search path), its offsets committed after that, and funnel counts per
+/// each value parsed with the contract's parser; each batch stored in one transaction by <see cref="BareRawEventWriter"/>
+/// (binary COPY into a staging table, then INSERT … ON CONFLICT (event_id) DO NOTHING, so that a redelivered batch is
+/// stored once) into <c>bench_bare.raw_events</c> (the schema first on the connection's search path), its offsets
+/// committed after that, and funnel counts per
 /// 10-minute event-time window kept in memory. Nothing else: no grains, no per-user state, no dead letters.
 /// Runs in a process of its own (hidden verb <c>bare-consumer</c>) so that its CPU time is measured apart from the
 /// producer's; it writes <c>stored STORED FUNNEL REFUSED</c> after each batch to standard output and stops when its
@@ -74,9 +74,8 @@ internal static class BareConsumer
             .SetPartitionsAssignedHandler((_, partitions) => output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{AssignedLine} {partitions.Count}")))
             .Build();
         consumer.Subscribe(options.Topic);
-        // raw_events resolves to bench_bare.raw_events: the same writer as the silo's, on a table of its own.
+        // raw_events resolves to bench_bare.raw_events: a table of its own, created like the silo's.
         using var database = NpgsqlDataSource.Create(new NpgsqlConnectionStringBuilder(options.Postgres) { SearchPath = BarePipeline.Schema }.ConnectionString);
-        var writer = new RawEventWriter(database);
 
         var batch = new List<RawEvent>(MaxBatchEvents);
         var funnel = new Dictionary<long, FunnelCounts>();
@@ -108,7 +107,7 @@ internal static class BareConsumer
             }
 
             if (batch.Count == 0) continue;
-            stored += writer.WriteAsync(batch, CancellationToken.None).GetAwaiter().GetResult();
+            stored += BareRawEventWriter.Write(database, batch);
             consumer.Commit();
             foreach (var (e, _, _, _) in batch)
             {
