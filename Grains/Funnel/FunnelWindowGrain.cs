@@ -201,8 +201,7 @@ public sealed partial class FunnelWindowGrain(
 
     private FunnelWindowSnapshot Snapshot(bool freshOrdered)
     {
-        if (!state.State.IsOrderedFinal
-            && (_ordered is null || (_orderedStale && (freshOrdered || MillisecondsSinceOrdered() >= _options.OrderedRefreshInterval.TotalMilliseconds))))
+        if (OrderedRefreshDue(freshOrdered))
         {
             _ordered = state.State.Ordered(_end, _options.SessionTimeout);
             _orderedStale = false;
@@ -212,7 +211,14 @@ public sealed partial class FunnelWindowGrain(
         return state.State.ToSnapshot(_start, _end, state.State.FinalOrdered ?? _ordered!);
     }
 
-    private long MillisecondsSinceOrdered() => Environment.TickCount64 - _orderedAtMs;
+    /// <summary>Whether a snapshot taken now must compute the open ordered funnel again.</summary>
+    private bool OrderedRefreshDue(bool freshOrdered)
+    {
+        // A final ordered funnel is kept in the state, exact: nothing is stale any more.
+        if (state.State.IsOrderedFinal) return _orderedStale = false;
+        return _ordered is null
+            || (_orderedStale && (freshOrdered || Environment.TickCount64 - _orderedAtMs >= _options.OrderedRefreshInterval.TotalMilliseconds));
+    }
 
     private async Task WriteFinalAsync()
     {
@@ -274,8 +280,7 @@ public sealed partial class FunnelWindowGrain(
     {
         _publishTimer?.Dispose();
         _publishTimer = null;
-        var orderedDue = _orderedStale && (freshOrdered || MillisecondsSinceOrdered() >= _options.OrderedRefreshInterval.TotalMilliseconds);
-        if (_countsChanged || orderedDue || freshOrdered)
+        if (_countsChanged || OrderedRefreshDue(freshOrdered) || freshOrdered)
         {
             sink.Publish(Snapshot(freshOrdered));
             _countsChanged = false;

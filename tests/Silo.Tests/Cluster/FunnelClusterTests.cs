@@ -213,6 +213,10 @@ public sealed class FunnelClusterTests(PostgresFixture postgres, ITestOutputHelp
         var mostPerSecond = (int)(TimeSpan.FromSeconds(1) / new Analytics.Grains.Funnel.FunnelOptions().PublishInterval) + 2;
         Assert.True(busiestSecond <= mostPerSecond, $"{busiestSecond} pushes of one window in one second (at most {mostPerSecond})");
         output.WriteLine($"{pushes.Count} pushes of the window, at most {busiestSecond} in one second");
+
+        // Final and quiet, the window publishes nothing more (longer than Funnel:OrderedRefreshInterval, 1 s).
+        await Task.Delay(TimeSpan.FromSeconds(2));
+        Assert.Equal(pushes.Count, observer.Received.Count(r => r.Window.WindowStart == start));
         GC.KeepAlive(observer);
     }
 
