@@ -208,7 +208,7 @@ public sealed partial class FunnelWindowGrain(
             _orderedAtMs = Environment.TickCount64;
         }
 
-        return state.State.ToSnapshot(_start, _end, state.State.FinalOrdered ?? _ordered!);
+        return state.State.ToSnapshot(_start, _end, _ordered);
     }
 
     /// <summary>Whether a snapshot taken now must compute the open ordered funnel again.</summary>

@@ -250,10 +250,13 @@ public sealed class FunnelWindowState
     private static double? NearestRank(List<long> sortedTicks, double p)
         => sortedTicks.Count == 0 ? null : sortedTicks[(int)Math.Ceiling(p * sortedTicks.Count) - 1] / (double)TimeSpan.TicksPerSecond;
 
-    /// <summary>The funnel as callers see it, with <paramref name="ordered"/> (<see cref="Ordered"/>, as of now or a moment ago).</summary>
-    public FunnelWindowSnapshot ToSnapshot(DateTimeOffset start, DateTimeOffset end, OrderedFunnel ordered) => new()
+    /// <summary>
+    /// The funnel as callers see it: the final ordered funnel once there is one, until then <paramref name="openOrdered"/>
+    /// (<see cref="Ordered"/>, as of now or a moment ago).
+    /// </summary>
+    public FunnelWindowSnapshot ToSnapshot(DateTimeOffset start, DateTimeOffset end, OrderedFunnel? openOrdered) => new()
     {
-        Ordered = FinalOrdered ?? ordered,
+        Ordered = FinalOrdered ?? openOrdered ?? throw new ArgumentNullException(nameof(openOrdered), "An open ordered funnel needs its current value."),
         WindowStart = start,
         WindowEnd = end,
         Total = Total.ToStepCounts(),
