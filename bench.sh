@@ -255,12 +255,16 @@ pipeline_env() {
   sed -n "s/^$1=//p" "$PIPELINE_HOME/.run/env" 2>/dev/null | sed "s/^'\(.*\)'$/\1/"
 }
 
-# pipeline_pid_options: "--pid N" for the silo, the web API and the broker of the pipeline, for CPU figures.
+# pipeline_pid_options: "--pid N" for the silo, the web API, the broker and PostgreSQL of the pipeline, for CPU
+# figures (PostgreSQL's is its postmaster: the benchmarks count a process with its children, its connections' processes).
 pipeline_pid_options() {
-  local name
+  local name dir port
   for name in silo webapi localbroker; do
     [ -s "$PIPELINE_HOME/.run/pids/$name.pid" ] && printf -- '--pid\n%s\n' "$(cat "$PIPELINE_HOME/.run/pids/$name.pid")"
   done
+  port=$(pipeline_env PGPORT)
+  dir=$([ -n "$port" ] && "$(pg_bindir)/psql" -h 127.0.0.1 -p "$port" -U postgres -d analytics -tAc "show data_directory" 2>/dev/null)
+  [ -n "$dir" ] && [ -s "$dir/postmaster.pid" ] && printf -- '--pid\n%s\n' "$(head -1 "$dir/postmaster.pid")"
   return 0
 }
 

@@ -8,21 +8,67 @@ public static class CpuProbe
     /// <summary>Linux reports CPU times in USER_HZ ticks, 100 per second on every architecture .NET runs on.</summary>
     private const double TicksPerSecond = 100;
 
-    /// <summary>User + system CPU seconds of process <paramref name="pid"/> so far, or null when it is gone or unreadable.</summary>
+    /// <summary>
+    /// User + system CPU seconds so far of process <paramref name="pid"/> and its children — those still running and
+    /// those it has reaped — or null when it is gone or unreadable. Children count because some servers are a family of
+    /// processes: PostgreSQL runs a process per connection, and ends some while others start during a measurement.
+    /// </summary>
     public static double? ProcessSeconds(int pid)
+    {
+        var stat = ReadStat(pid);
+        if (stat is null) return null;
+        var ticks = stat.Value.OwnTicks + stat.Value.ReapedChildTicks;
+        foreach (var child in ChildrenOf(pid)) ticks += ReadStat(child) is { } c ? c.OwnTicks + c.ReapedChildTicks : 0;
+        return ticks / TicksPerSecond;
+    }
+
+    /// <summary>The parent, own CPU ticks and reaped children's CPU ticks of <paramref name="pid"/>, from /proc/pid/stat.</summary>
+    private static (int Parent, long OwnTicks, long ReapedChildTicks)? ReadStat(int pid)
     {
         try
         {
             var stat = File.ReadAllText($"/proc/{pid}/stat");
             // The command name (field 2) is in parentheses and may hold spaces: the fields that follow are counted from its end.
             var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-            // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name.
-            return (long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture)) / TicksPerSecond;
+            // Fields 4 (ppid) and 14-17 (utime, stime, cutime, cstime) of the line: 1 and 11-14 after the name.
+            long Field(int i) => long.Parse(fields[i], CultureInfo.InvariantCulture);
+            return ((int)Field(1), Field(11) + Field(12), Field(13) + Field(14));
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or FormatException or IndexOutOfRangeException or ArgumentOutOfRangeException)
         {
             return null;
         }
+    }
+
+    /// <summary>Every running descendant of <paramref name="pid"/>.</summary>
+    private static List<int> ChildrenOf(int pid)
+    {
+        var parents = new Dictionary<int, List<int>>();
+        try
+        {
+            foreach (var dir in Directory.EnumerateDirectories("/proc"))
+            {
+                if (!int.TryParse(Path.GetFileName(dir), NumberStyles.None, CultureInfo.InvariantCulture, out var p)) continue;
+                if (ReadStat(p) is not { } stat) continue;
+                if (!parents.TryGetValue(stat.Parent, out var children)) parents[stat.Parent] = children = [];
+                children.Add(p);
+            }
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return [];
+        }
+
+        var found = new List<int>();
+        var pending = new Queue<int>([pid]);
+        while (pending.TryDequeue(out var next))
+        {
+            if (!parents.TryGetValue(next, out var children)) continue;
+            found.AddRange(children);
+            foreach (var child in children) pending.Enqueue(child);
+        }
+
+        return found;
     }
 
     /// <summary>What process <paramref name="pid"/> runs: the .dll it was started with (dotnet x.dll), else its command name.</summary>

@@ -21,18 +21,18 @@ internal sealed class BarePipeline : IPipelineUnderTest
         """;
 
     private readonly Process _process;
-    private readonly IReadOnlyList<MeasuredProcess> _broker;
+    private readonly IReadOnlyList<MeasuredProcess> _shared;
     private readonly TextWriter _progress;
     private readonly TaskCompletionSource _assigned = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private long _stored;
     private long _counted;
     private long _refused;
 
-    private BarePipeline(string topic, Process process, IReadOnlyList<MeasuredProcess> broker, TextWriter progress)
+    private BarePipeline(string topic, Process process, IReadOnlyList<MeasuredProcess> shared, TextWriter progress)
     {
         Topic = topic;
         _process = process;
-        _broker = broker;
+        _shared = shared;
         _progress = progress;
     }
 
@@ -40,7 +40,7 @@ internal sealed class BarePipeline : IPipelineUnderTest
 
     public string Topic { get; }
 
-    public IReadOnlyList<MeasuredProcess> Processes => [new MeasuredProcess(_process.Id, "bare-consumer"), .. _broker];
+    public IReadOnlyList<MeasuredProcess> Processes => [new MeasuredProcess(_process.Id, "bare-consumer"), .. _shared];
 
     public IReadOnlyList<string> ReflectedNames { get; } = ["bench_bare.raw_events", "funnel (memory)"];
 
@@ -48,11 +48,11 @@ internal sealed class BarePipeline : IPipelineUnderTest
     /// <param name="bootstrapServers">The broker.</param>
     /// <param name="topic">What the consumer reads.</param>
     /// <param name="postgres">The pipeline's database, where the table is made.</param>
-    /// <param name="broker">The broker's process, measured with the consumer's.</param>
+    /// <param name="shared">The processes both pipelines use (the broker, PostgreSQL), measured with the consumer's.</param>
     /// <param name="progress">Where the consumer's own messages go.</param>
     /// <param name="cancellationToken">Ends the wait.</param>
     public static async Task<BarePipeline> StartAsync(
-        string bootstrapServers, string topic, string postgres, IReadOnlyList<MeasuredProcess> broker, TextWriter progress, CancellationToken cancellationToken)
+        string bootstrapServers, string topic, string postgres, IReadOnlyList<MeasuredProcess> shared, TextWriter progress, CancellationToken cancellationToken)
     {
         await using (var database = NpgsqlDataSource.Create(postgres))
         await using (var create = database.CreateCommand(CreateTable))
@@ -72,7 +72,7 @@ internal sealed class BarePipeline : IPipelineUnderTest
         foreach (var argument in (string[])["bare-consumer", "--bootstrap-servers", bootstrapServers, "--topic", topic, "--postgres", postgres]) start.ArgumentList.Add(argument);
 
         var process = new Process { StartInfo = start };
-        var pipeline = new BarePipeline(topic, process, broker, progress);
+        var pipeline = new BarePipeline(topic, process, shared, progress);
         process.OutputDataReceived += (_, e) => pipeline.OnLine(e.Data);
         process.ErrorDataReceived += (_, e) => { if (e.Data is not null) progress.WriteLine($"    [bare-consumer] {e.Data}"); };
         process.Start();

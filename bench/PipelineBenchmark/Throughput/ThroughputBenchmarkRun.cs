@@ -23,7 +23,8 @@ internal static class ThroughputBenchmarkRun
         => BenchmarkRunner.RunAsync(output, progress, options.Output, async machine =>
         {
             var all = options.Pids.Select(pid => new MeasuredProcess(pid, CpuProbe.Describe(pid))).ToList();
-            var broker = all.Where(p => p.Name.Contains("LocalBroker", StringComparison.OrdinalIgnoreCase)).ToList();
+            // What both pipelines use, measured with each: the broker, and PostgreSQL (its postmaster and connections).
+            var shared = all.Where(p => p.Name.Contains("LocalBroker", StringComparison.OrdinalIgnoreCase) || p.Name == "postgres").ToList();
             var searches = new List<PipelineSearch>();
             ThroughputStep? cpuStep = null;
             var index = 0;
@@ -32,7 +33,7 @@ internal static class ThroughputBenchmarkRun
                 if (name == "bare")
                 {
                     await progress.WriteLineAsync($"[bare] bench_bare.raw_events (like raw_events); the bare consumer reads {options.BareTopic}").ConfigureAwait(false);
-                    await using var bare = await BarePipeline.StartAsync(options.BootstrapServers, options.BareTopic, options.Postgres, broker, progress, cancellationToken).ConfigureAwait(false);
+                    await using var bare = await BarePipeline.StartAsync(options.BootstrapServers, options.BareTopic, options.Postgres, shared, progress, cancellationToken).ConfigureAwait(false);
                     searches.Add(await SearchAsync(options, bare, null, () => index++, progress, cancellationToken).ConfigureAwait(false));
                     if (bare.Refused > 0) throw new BenchmarkException($"the bare consumer's parser refused {bare.Refused:N0} events; the benchmark must produce only valid ones");
                 }
