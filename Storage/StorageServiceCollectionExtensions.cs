@@ -1,7 +1,9 @@
 using System.Data.Common;
+using System.Reflection;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Npgsql;
@@ -70,6 +72,14 @@ public static class StorageServiceCollectionExtensions
         var given = new DbConnectionStringBuilder { ConnectionString = options.ConnectionString };
         if (!given.ContainsKey("No Reset On Close") && !given.ContainsKey("NoResetOnClose")) settings.NoResetOnClose = true;
         if (!given.ContainsKey("Max Auto Prepare") && !given.ContainsKey("MaxAutoPrepare")) settings.MaxAutoPrepare = 64;
+
+        // The process's name in pg_stat_activity and PostgreSQL's logs, so an operator sees which service a connection
+        // (or a slow statement) belongs to.
+        if (!given.ContainsKey("Application Name") && !given.ContainsKey("ApplicationName"))
+        {
+            settings.ApplicationName = services.GetService<IHostEnvironment>()?.ApplicationName ?? Assembly.GetEntryAssembly()?.GetName().Name;
+        }
+
         builder.UseLoggerFactory(services.GetService<ILoggerFactory>());
         return builder.Build();
     }

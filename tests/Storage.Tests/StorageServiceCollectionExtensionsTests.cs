@@ -97,6 +97,24 @@ public sealed class StorageServiceCollectionExtensionsTests
         Assert.Equal((false, 0), (given.NoResetOnClose, given.MaxAutoPrepare));
     }
 
+    [Fact]
+    public void AddAnalyticsStorage_ConnectionsCarryTheHostsApplicationName_UnlessTheConnectionStringNamesOne()
+    {
+        static ServiceProvider ForHost(string connectionString)
+        {
+            var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["Postgres:ConnectionString"] = connectionString }).Build();
+            return new ServiceCollection().AddLogging()
+                .AddSingleton<IHostEnvironment>(new Microsoft.Extensions.Hosting.Internal.HostingEnvironment { ApplicationName = "Analytics.Silo" })
+                .AddAnalyticsStorage(configuration).BuildServiceProvider();
+        }
+
+        using var defaults = ForHost("Host=db;Database=x");
+        using var explicitName = ForHost("Host=db;Database=x;Application Name=reporting");
+
+        Assert.Equal("Analytics.Silo", new NpgsqlConnectionStringBuilder(defaults.GetRequiredService<NpgsqlDataSource>().ConnectionString).ApplicationName);
+        Assert.Equal("reporting", new NpgsqlConnectionStringBuilder(explicitName.GetRequiredService<NpgsqlDataSource>().ConnectionString).ApplicationName);
+    }
+
     private static T Resolve<T>(Dictionary<string, string?> settings) where T : notnull
     {
         // The provider is left to the GC on purpose: T is an options value read before disposal matters.
