@@ -8,8 +8,9 @@ namespace Analytics.Grains.Funnel;
 /// <summary>
 /// A silo's pipe from user grains to window grains. Every user grain of the silo adds the events it applied; per window,
 /// one call is in flight at a time and everything that arrived meanwhile goes in the next one (group commit), so a
-/// window takes a few calls per second per silo however many events and users there are, and a quiet system still
-/// answers within one round trip.
+/// window takes a few hundred calls per second per silo at most however many events and users there are (each call
+/// waits <see cref="FunnelOptions.ContributionLinger"/> to gather more), and a quiet system still answers within that
+/// linger and one round trip.
 /// </summary>
 /// <remarks>
 /// A caller's task completes when the window has taken its contributions. User grains wait for that before they
@@ -25,6 +26,7 @@ public sealed partial class FunnelContributionBuffer(
     private static readonly TimeSpan GiveUpAfter = TimeSpan.FromMinutes(1);
     private readonly FunnelWindowing _windowing = new(options.Value.WindowSize);
     private readonly int _batchSize = options.Value.ContributionBatchSize;
+    private readonly TimeSpan _linger = options.Value.ContributionLinger;
     private readonly ConcurrentDictionary<long, WindowQueue> _windows = new();
     private readonly CancellationTokenSource _stopping = new();
     private readonly GrainReferences<IFunnelWindowGrain> _windowGrains = new(grains);
@@ -88,6 +90,8 @@ public sealed partial class FunnelContributionBuffer(
         var window = _windowGrains.Get(queue.Window);
         while (true)
         {
+            // Not cancelled with the silo: the callers waiting on this queue are answered either way.
+            if (_linger > TimeSpan.Zero) await Task.Delay(_linger);
             List<WindowContribution> batch;
             List<SessionProgress> sessions;
             TaskCompletionSource completion;

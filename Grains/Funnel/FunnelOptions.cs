@@ -39,6 +39,14 @@ public sealed class FunnelOptions
     /// </summary>
     public TimeSpan OrderedRefreshInterval { get; set; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>
+    /// How long a silo's sender to a window waits before each call, gathering what more user grains hand it. Without
+    /// it a call left as soon as the previous one came back, with the two or three events that came meanwhile: half as
+    /// many window calls as events at 10,000 events/s. Every event waits this long once more on its way to the window.
+    /// Zero sends at once.
+    /// </summary>
+    public TimeSpan ContributionLinger { get; set; } = TimeSpan.FromMilliseconds(5);
+
     /// <summary>Most contributions sent to one window in one call.</summary>
     public int ContributionBatchSize { get; set; } = 5_000;
 

@@ -76,15 +76,7 @@ public sealed class UserBehaviour
 
     public UserSummary Summarize(string userId)
     {
-        var sessions = Sessions.Count;
-        var totalSessionTicks = 0L;
-        var abandoned = 0L;
-        foreach (var session in Sessions.Values)
-        {
-            totalSessionTicks += session.LastTicks - session.FirstTicks;
-            if (session.HasCart && !session.HasPurchase) abandoned++;
-        }
-
+        var sessions = SessionFacts();
         return new UserSummary
         {
             UserId = userId,
@@ -92,24 +84,25 @@ public sealed class UserBehaviour
             Views = Views,
             AddToCarts = AddToCarts,
             Purchases = Purchases,
-            Sessions = sessions,
-            AvgSessionSeconds = sessions == 0 ? null : totalSessionTicks / (double)TimeSpan.TicksPerSecond / sessions,
-            AvgEventsPerSession = sessions == 0 ? null : TotalEvents / (double)sessions,
-            FirstEventTime = TotalEvents == 0 ? null : new DateTimeOffset(FirstEventTicks, TimeSpan.Zero),
-            LastEventTime = TotalEvents == 0 ? null : new DateTimeOffset(LastEventTicks, TimeSpan.Zero),
+            Sessions = sessions.Count,
+            AvgSessionSeconds = sessions.AvgSeconds,
+            AvgEventsPerSession = sessions.AvgEvents,
+            FirstEventTime = FirstEventTime,
+            LastEventTime = LastEventTime,
             TotalSpend = TotalSpend,
-            AvgOrderValue = Purchases == 0 ? null : TotalSpend / Purchases,
+            AvgOrderValue = AvgOrderValue,
             DistinctProducts = Products.Count,
             DistinctCategories = Categories.Count,
-            CartAbandonments = abandoned,
+            CartAbandonments = sessions.Abandoned,
             FavouriteCategory = FavouriteCategory(),
         };
     }
 
     /// <summary>The features as of <paramref name="asOf"/>, moved up to the last event time if it is earlier.</summary>
+    /// <remarks>Computed without a <see cref="UserSummary"/>: a user grain computes them with every delivery.</remarks>
     public ChurnFeatures Features(string userId, DateTimeOffset asOf)
     {
-        var summary = Summarize(userId);
+        var sessions = SessionFacts();
         var asOfTicks = Math.Max(asOf.UtcTicks, LastEventTicks);
         var window = ChurnFeatures.TrendWindow.Ticks;
         var last7 = CountRecent(asOfTicks - window, asOfTicks);
@@ -123,19 +116,19 @@ public sealed class UserBehaviour
             TotalViews = Views,
             TotalAddToCarts = AddToCarts,
             TotalPurchases = Purchases,
-            SessionCount = summary.Sessions,
-            AvgSessionSeconds = summary.AvgSessionSeconds,
-            AvgEventsPerSession = summary.AvgEventsPerSession,
-            FirstEventTime = summary.FirstEventTime,
-            LastEventTime = summary.LastEventTime,
+            SessionCount = sessions.Count,
+            AvgSessionSeconds = sessions.AvgSeconds,
+            AvgEventsPerSession = sessions.AvgEvents,
+            FirstEventTime = FirstEventTime,
+            LastEventTime = LastEventTime,
             SecondsSinceLastEvent = sinceLast,
             TotalSpend = TotalSpend,
-            AvgOrderValue = summary.AvgOrderValue,
-            DistinctProducts = summary.DistinctProducts,
-            DistinctCategories = summary.DistinctCategories,
-            CartAbandonments = summary.CartAbandonments,
+            AvgOrderValue = AvgOrderValue,
+            DistinctProducts = Products.Count,
+            DistinctCategories = Categories.Count,
+            CartAbandonments = sessions.Abandoned,
             CartToPurchaseRatio = AddToCarts == 0 ? null : Purchases / (double)AddToCarts,
-            FavouriteCategory = summary.FavouriteCategory,
+            FavouriteCategory = FavouriteCategory(),
             EventsLast7Days = last7,
             EventsPrevious7Days = previous7,
             ActivityTrend = last7 + previous7 == 0 ? 0 : (last7 - previous7) / (double)(last7 + previous7),
@@ -143,6 +136,29 @@ public sealed class UserBehaviour
             FrequencyPerDay = TotalEvents / activeDays,
             Monetary = TotalSpend,
         };
+    }
+
+    private DateTimeOffset? FirstEventTime => TotalEvents == 0 ? null : new DateTimeOffset(FirstEventTicks, TimeSpan.Zero);
+
+    private DateTimeOffset? LastEventTime => TotalEvents == 0 ? null : new DateTimeOffset(LastEventTicks, TimeSpan.Zero);
+
+    private decimal? AvgOrderValue => Purchases == 0 ? null : TotalSpend / Purchases;
+
+    /// <summary>The session count, mean session length and events per session, and the abandoned carts.</summary>
+    private (long Count, double? AvgSeconds, double? AvgEvents, long Abandoned) SessionFacts()
+    {
+        var count = Sessions.Count;
+        var totalSessionTicks = 0L;
+        var abandoned = 0L;
+        foreach (var session in Sessions.Values)
+        {
+            totalSessionTicks += session.LastTicks - session.FirstTicks;
+            if (session.HasCart && !session.HasPurchase) abandoned++;
+        }
+
+        return count == 0
+            ? (0, null, null, abandoned)
+            : (count, totalSessionTicks / (double)TimeSpan.TicksPerSecond / count, TotalEvents / (double)count, abandoned);
     }
 
     private string? FavouriteCategory()

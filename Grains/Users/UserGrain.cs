@@ -49,8 +49,12 @@ public sealed partial class UserGrain(
     private readonly UserGrainOptions _options = options.Value;
     private readonly DuplicateWindow _window = new(options.Value.DuplicateWindow, options.Value.DuplicateCapacity);
     private readonly FunnelWindowing _windowing = new(funnelOptions.Value.WindowSize);
+    private string? _userId;
     private int _unpersisted;
     private int _nextSnapshotAt = options.Value.SnapshotEvents;
+
+    // The key is kept as bytes: GetPrimaryKeyString decodes a new string with every call, and it is wanted for every event.
+    private string UserId => _userId ??= this.GetPrimaryKeyString();
 
     public override Task OnActivateAsync(CancellationToken cancellationToken) => CatchUpAsync(cancellationToken);
 
@@ -64,7 +68,7 @@ public sealed partial class UserGrain(
         catch (Exception ex)
         {
             // Nothing is lost: the events are in raw_events, and the next activation reads them back.
-            LogDeactivationWriteFailed(logger, this.GetPrimaryKeyString(), _unpersisted, reason.ReasonCode.ToString(), ex);
+            LogDeactivationWriteFailed(logger, UserId, _unpersisted, reason.ReasonCode.ToString(), ex);
         }
     }
 
@@ -96,7 +100,7 @@ public sealed partial class UserGrain(
             {
                 // Applied here but maybe not in their windows: no snapshot may claim them, so this activation goes away
                 // and the next one applies them again from raw_events, and hands them on again.
-                LogWindowUnreachable(logger, this.GetPrimaryKeyString(), ex.GetType().Name, ex.Message);
+                LogWindowUnreachable(logger, UserId, ex.GetType().Name, ex.Message);
                 _nextSnapshotAt = int.MaxValue;
                 this.DeactivateOnIdle();
                 return;
@@ -110,14 +114,14 @@ public sealed partial class UserGrain(
 
     public Task<UserSummary> GetSummaryAsync()
     {
-        var summary = state.State.Behaviour.Summarize(this.GetPrimaryKeyString());
+        var summary = state.State.Behaviour.Summarize(UserId);
         if (summary.FirstEventTime is null) DeactivateOnIdle();
         return Task.FromResult(summary);
     }
 
     public Task<ChurnFeatures> GetFeaturesAsync(DateTimeOffset? asOf = null)
     {
-        var features = state.State.Behaviour.Features(this.GetPrimaryKeyString(), asOf ?? Now());
+        var features = state.State.Behaviour.Features(UserId, asOf ?? Now());
         // A lookup of a user never seen (an unknown id at /predict) leaves no activation behind for the idle timeout.
         if (features.FirstEventTime is null) DeactivateOnIdle();
         return Task.FromResult(features);
@@ -126,7 +130,7 @@ public sealed partial class UserGrain(
     /// <summary>Applies the user's stored events that the snapshot does not hold (written since, or lost with a dead activation).</summary>
     private async Task CatchUpAsync(CancellationToken cancellationToken)
     {
-        var missed = await history.ReadUnappliedAsync(this.GetPrimaryKeyString(), state.State.AppliedOffsets, cancellationToken);
+        var missed = await history.ReadUnappliedAsync(UserId, state.State.AppliedOffsets, cancellationToken);
         if (missed.Count == 0)
         {
             // The snapshot can hold events whose features never reached churn_features: a silo that dies takes its
@@ -145,7 +149,7 @@ public sealed partial class UserGrain(
 
         _unpersisted += missed.Count;
         UserGrainMetrics.CaughtUp.Add(applied);
-        LogCaughtUp(logger, this.GetPrimaryKeyString(), applied, missed.Count);
+        LogCaughtUp(logger, UserId, applied, missed.Count);
         Publish();
     }
 
@@ -181,13 +185,13 @@ public sealed partial class UserGrain(
         {
             // Another activation of this user wrote since this one read (two can coexist briefly when a silo dies):
             // this one steps aside; the next reads the newer snapshot and the stored events, which include ours.
-            LogSnapshotConflict(logger, this.GetPrimaryKeyString(), ex.Message);
+            LogSnapshotConflict(logger, UserId, ex.Message);
             this.DeactivateOnIdle();
             _nextSnapshotAt = int.MaxValue;
         }
         catch (Exception ex)
         {
-            LogSnapshotFailed(logger, this.GetPrimaryKeyString(), _unpersisted, ex.GetType().Name, ex.Message);
+            LogSnapshotFailed(logger, UserId, _unpersisted, ex.GetType().Name, ex.Message);
             _nextSnapshotAt = _unpersisted + _options.SnapshotEvents;
         }
     }
@@ -204,7 +208,7 @@ public sealed partial class UserGrain(
     // keeps the latest per user for its next upsert): computing them costs less than the grain timer that used to
     // defer them — a timer per user, registered, fired as a turn of its own and disposed, was 5 % of the silo at
     // 10,000 events/s, where a user sees an event every 2 s.
-    private void Publish() => featureSink.Publish(state.State.Behaviour.Features(this.GetPrimaryKeyString(), Now()));
+    private void Publish() => featureSink.Publish(state.State.Behaviour.Features(UserId, Now()));
 
     private (long FirstView, long? Cart, long? Purchase)? OrderedSteps(string sessionId)
         => state.State.Behaviour.Sessions.TryGetValue(sessionId, out var session) ? session.OrderedSteps() : null;
@@ -212,11 +216,11 @@ public sealed partial class UserGrain(
     /// <summary>What the windows must hear after an event of <paramref name="sessionId"/> (<see cref="Funnel.SessionChanges"/>).</summary>
     private List<SessionProgress> SessionChanges(string sessionId, (long FirstView, long? Cart, long? Purchase)? before)
         => Funnel.SessionChanges.Between(
-            this.GetPrimaryKeyString(), sessionId, before, OrderedSteps(sessionId), state.State.Behaviour.Sessions[sessionId].Events, _windowing);
+            UserId, sessionId, before, OrderedSteps(sessionId), state.State.Behaviour.Sessions[sessionId].Events, _windowing);
 
     private WindowContribution Contribution(UserEvent userEvent, (int Epoch, int Partition, long Offset)? position) => new()
     {
-        UserId = this.GetPrimaryKeyString(),
+        UserId = UserId,
         EventType = userEvent.EventType,
         Category = userEvent.Category,
         Device = userEvent.Device,

@@ -23,6 +23,11 @@ internal sealed class FunnelOptionsValidator : IValidateOptions<FunnelOptions>
         if (options.SessionTimeout <= TimeSpan.Zero) failures.Add($"{Section}:SessionTimeout must be positive (was {options.SessionTimeout}).");
         if (options.PublishInterval <= TimeSpan.Zero) failures.Add($"{Section}:PublishInterval must be positive (was {options.PublishInterval}).");
         if (options.OrderedRefreshInterval < TimeSpan.Zero) failures.Add($"{Section}:OrderedRefreshInterval must not be negative (was {options.OrderedRefreshInterval}).");
+        if (options.ContributionLinger < TimeSpan.Zero || options.ContributionLinger > TimeSpan.FromSeconds(1))
+        {
+            failures.Add($"{Section}:ContributionLinger must be between 0 and 1 second (was {options.ContributionLinger}).");
+        }
+
         if (options.ContributionBatchSize <= 0) failures.Add($"{Section}:ContributionBatchSize must be positive (was {options.ContributionBatchSize}).");
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }

@@ -207,6 +207,7 @@ public sealed class RawEventIngestionTests(PostgresFixture postgres) : IClassFix
     [InlineData("Kafka:Partitions", "4", "kafka:Partitions is 4 but topic 'user_events' has 8 partitions")]
     [InlineData("Kafka:Topic", "no_such_topic", "kafka:Topic: topic 'no_such_topic' does not exist")]
     [InlineData("Orleans:ClusterId", "", "Orleans:ClusterId")]
+    [InlineData("Funnel:ContributionLinger", "00:00:05", "Funnel:ContributionLinger must be between 0 and 1 second")]
     [InlineData("Postgres:ConnectionString", "Host=127.0.0.1;Port=notaport", "Postgres:ConnectionString")]
     public async Task Silo_BadSetting_StopsStartUpNamingTheSetting(string key, string value, string named)
     {
