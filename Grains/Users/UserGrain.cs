@@ -53,7 +53,8 @@ public sealed partial class UserGrain(
     private int _unpersisted;
     private int _nextSnapshotAt = options.Value.SnapshotEvents;
 
-    // The key is kept as bytes: GetPrimaryKeyString decodes a new string with every call, and it is wanted for every event.
+    // Orleans keeps the key as UTF-8 bytes: GetPrimaryKeyString decodes a new string on every call, and the id is wanted
+    // for every event.
     private string UserId => _userId ??= this.GetPrimaryKeyString();
 
     public override Task OnActivateAsync(CancellationToken cancellationToken) => CatchUpAsync(cancellationToken);
