@@ -54,24 +54,27 @@ public sealed partial class PartitionEventsGrain(ILocalSiloDetails silo, ILogger
         // once, and a list per user (then copied to an array) was a fifth of this grain's allocations.
         var slots = new Dictionary<string, int>(StringComparer.Ordinal);
         var counts = new List<int>();
-        foreach (var e in item.Events)
+        var slotOf = new int[item.Events.Length];
+        for (var e = 0; e < slotOf.Length; e++)
         {
-            ref var slot = ref CollectionsMarshal.GetValueRefOrAddDefault(slots, e.Event.UserId, out var exists);
+            ref var slot = ref CollectionsMarshal.GetValueRefOrAddDefault(slots, item.Events[e].Event.UserId, out var exists);
             if (!exists)
             {
                 slot = counts.Count;
                 counts.Add(0);
             }
 
+            slotOf[e] = slot;
             CollectionsMarshal.AsSpan(counts)[slot]++;
         }
 
         var batches = new PositionedUserEvent[counts.Count][];
         var filled = new int[counts.Count];
         for (var i = 0; i < batches.Length; i++) batches[i] = new PositionedUserEvent[counts[i]];
-        foreach (var (userEvent, partition, offset, epoch) in item.Events)
+        for (var e = 0; e < slotOf.Length; e++)
         {
-            var slot = slots[userEvent.UserId];
+            var (userEvent, partition, offset, epoch) = item.Events[e];
+            var slot = slotOf[e];
             batches[slot][filled[slot]++] = new PositionedUserEvent(userEvent, epoch, partition, offset);
         }
 

@@ -18,7 +18,7 @@ public static class CpuProbe
         var stat = ReadStat(pid);
         if (stat is null) return null;
         var ticks = stat.Value.OwnTicks + stat.Value.ReapedChildTicks;
-        foreach (var child in ChildrenOf(pid)) ticks += ReadStat(child) is { } c ? c.OwnTicks + c.ReapedChildTicks : 0;
+        foreach (var child in DescendantsOf(pid)) ticks += child.OwnTicks + child.ReapedChildTicks;
         return ticks / TicksPerSecond;
     }
 
@@ -40,18 +40,18 @@ public static class CpuProbe
         }
     }
 
-    /// <summary>Every running descendant of <paramref name="pid"/>.</summary>
-    private static List<int> ChildrenOf(int pid)
+    /// <summary>What /proc/pid/stat says of every running descendant of <paramref name="pid"/>.</summary>
+    private static List<(int Parent, long OwnTicks, long ReapedChildTicks)> DescendantsOf(int pid)
     {
-        var parents = new Dictionary<int, List<int>>();
+        var byParent = new Dictionary<int, List<(int Pid, (int Parent, long OwnTicks, long ReapedChildTicks) Stat)>>();
         try
         {
             foreach (var dir in Directory.EnumerateDirectories("/proc"))
             {
                 if (!int.TryParse(Path.GetFileName(dir), NumberStyles.None, CultureInfo.InvariantCulture, out var p)) continue;
                 if (ReadStat(p) is not { } stat) continue;
-                if (!parents.TryGetValue(stat.Parent, out var children)) parents[stat.Parent] = children = [];
-                children.Add(p);
+                if (!byParent.TryGetValue(stat.Parent, out var children)) byParent[stat.Parent] = children = [];
+                children.Add((p, stat));
             }
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
@@ -59,13 +59,16 @@ public static class CpuProbe
             return [];
         }
 
-        var found = new List<int>();
+        var found = new List<(int Parent, long OwnTicks, long ReapedChildTicks)>();
         var pending = new Queue<int>([pid]);
         while (pending.TryDequeue(out var next))
         {
-            if (!parents.TryGetValue(next, out var children)) continue;
-            found.AddRange(children);
-            foreach (var child in children) pending.Enqueue(child);
+            if (!byParent.TryGetValue(next, out var children)) continue;
+            foreach (var (child, stat) in children)
+            {
+                found.Add(stat);
+                pending.Enqueue(child);
+            }
         }
 
         return found;
